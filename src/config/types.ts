@@ -1,0 +1,45 @@
+/** The configuration as written in JSON (see config/schema.json). */
+export interface MirrorConfigInput {
+  $schema?: string;
+  server?: { trustForwardedProto?: boolean; originTimeout?: number };
+  sites: SiteConfigInput[];
+}
+
+export type LinkAction = 'mirror' | 'keep' | 'neutralize';
+
+export interface SiteConfigInput {
+  name: string;
+  hosts: string[];
+  origins: { url: string; mount: string; aliases?: string[]; upstream?: string }[];
+  links?: { external?: 'keep' | 'neutralize'; rules?: { prefix: string; action: LinkAction }[] };
+  nav?: { label: string; href: string }[];
+  footer?: string;
+  remove?: string[];
+  inject?: { head?: string; bodyStart?: string; bodyEnd?: string };
+}
+
+/** The configuration after validation, with every default filled in. */
+export interface MirrorConfig {
+  server: { trustForwardedProto: boolean; originTimeout: number };
+  sites: SiteConfig[];
+}
+
+export interface OriginConfig {
+  /** Normalised public origin, e.g. "https://www.epochtimes.com" (no trailing slash, default port dropped). */
+  url: string;
+  mount: string;
+  aliases: string[];
+  /** Where to connect instead of url, normalised like url; null to connect to url itself. */
+  upstream: string | null;
+}
+
+export interface SiteConfig {
+  name: string;
+  hosts: string[];
+  origins: OriginConfig[];
+  links: { external: 'keep' | 'neutralize'; rules: { prefix: string; action: LinkAction }[] };
+  nav: { label: string; href: string }[];
+  footer: string;
+  remove: string[];
+  inject: { head: string; bodyStart: string; bodyEnd: string };
+}

@@ -1,0 +1,31 @@
+import { readFile } from 'node:fs/promises';
+import { ConfigError, parseConfig } from '../config/validate.ts';
+import type { MirrorConfig } from '../config/types.ts';
+import { WasmHtmlEngine } from './wasm-html-engine.ts';
+
+/** Reads and validates a config file; throws ConfigError listing every problem with its JSON path. */
+export async function loadConfigFile(path: string): Promise<MirrorConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`cannot read config file ${path}: ${(err as Error).message}`]);
+  }
+  const result = parseConfig(text, path);
+  if (!result.ok) throw new ConfigError(result.errors);
+  checkSelectors(result.config);
+  return result.config;
+}
+
+/** `remove` selectors are checked by the engine that will run them (the WASM build only fails later, mid-page). */
+export function checkSelectors(config: MirrorConfig): void {
+  const engine = new WasmHtmlEngine();
+  const problems: string[] = [];
+  config.sites.forEach((site, i) =>
+    site.remove.forEach((selector, j) => {
+      const problem = engine.checkSelector(selector);
+      if (problem) problems.push(`sites[${i}].remove[${j}] is not a valid selector (${JSON.stringify(selector)}): ${problem}`);
+    }),
+  );
+  if (problems.length) throw new ConfigError(problems);
+}

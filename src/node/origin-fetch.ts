@@ -1,0 +1,63 @@
+import { Readable } from 'node:stream';
+import zlib from 'node:zlib';
+import { Agent, request } from 'undici';
+import type { OriginFetch } from '../proxy/origin-fetch.ts';
+import { readableToWeb } from './node-streams.ts';
+
+/**
+ * The Node origin client: undici.request (raw bytes, ~2× the throughput of fetch on these machines),
+ * redirects never followed, compressed bodies decoded here so the pipeline sees identity bytes.
+ */
+export interface NodeOriginFetchOptions {
+  /** Milliseconds without a body byte before the origin response is abandoned. */
+  bodyTimeoutMs?: number;
+}
+
+const DECODERS: Record<string, () => zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress> = {
+  gzip: () => zlib.createGunzip(),
+  'x-gzip': () => zlib.createGunzip(),
+  deflate: () => zlib.createInflate(),
+  br: () => zlib.createBrotliDecompress(),
+};
+
+export function createNodeOriginFetch(options: NodeOriginFetchOptions = {}): OriginFetch & { close(): Promise<void> } {
+  const agent = new Agent({
+    keepAliveTimeout: 10_000,
+    connect: { timeout: 10_000 },
+    headersTimeout: 0, // the pipeline's originTimeout governs waiting for headers
+    bodyTimeout: options.bodyTimeoutMs ?? 60_000,
+  });
+
+  const fetchOrigin = async (req: Parameters<OriginFetch>[0]) => {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of req.headers) headers[name] = value;
+    const res = await request(req.url, {
+      method: req.method as 'GET',
+      headers,
+      body: req.body ? Readable.fromWeb(req.body as import('node:stream/web').ReadableStream) : null,
+      signal: req.signal,
+      dispatcher: agent,
+    });
+    // Copy into a global Headers: @hono/node-server drops headers of npm undici's own Headers class.
+    const out = new Headers();
+    for (const [name, value] of Object.entries(res.headers)) {
+      if (Array.isArray(value)) for (const v of value) out.append(name, v);
+      else if (value !== undefined) out.append(name, value);
+    }
+    let body: Readable = res.body;
+    const encoding = out.get('content-encoding')?.trim().toLowerCase();
+    const decoder = encoding ? DECODERS[encoding] : undefined;
+    if (decoder && res.statusCode !== 206) {
+      const decoded = decoder();
+      body.on('error', (err) => decoded.destroy(err));
+      decoded.on('close', () => body.destroy());
+      body = body.pipe(decoded);
+      out.delete('content-encoding');
+      out.delete('content-length');
+    }
+    const empty = req.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
+    if (empty) res.body.resume();
+    return { status: res.statusCode, headers: out, body: empty ? null : readableToWeb(body) };
+  };
+  return Object.assign(fetchOrigin, { close: () => agent.close() });
+}

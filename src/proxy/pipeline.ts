@@ -1,0 +1,163 @@
+import type { MirrorConfig } from '../config/types.ts';
+import type { DocContext } from '../mapping/url-mapper.ts';
+import { canonicalCharset, charsetFromContentType, prescanComplete, sniffHtmlCharset } from '../rewrite/charset.ts';
+import { createCssStreamRewriter } from '../rewrite/css.ts';
+import { rewriteFeed } from '../rewrite/feed.ts';
+import { mirrorResponseHeaders, originRequestHeaders } from '../rewrite/headers.ts';
+import type { HtmlEngine } from '../rewrite/html-engine.ts';
+import { registerHtmlRules } from '../rewrite/html-rules.ts';
+import { concatBytes, peek, rewriteTextStream, stringStream, tokenBoundedRewriter, type TextRewriter } from '../rewrite/streams.ts';
+import { errorPage } from './error-page.ts';
+import { OriginTimeoutError, type OriginFetch, type OriginResponse } from './origin-fetch.ts';
+import { SiteRouter, type Site } from './site-router.ts';
+
+/**
+ * The request pipeline, in phases (after Pingora): request filter (site, path, headers) → upstream
+ * request → response filter (status, headers) → body filter (rewrite by content type, streaming).
+ * Runtime-agnostic: the origin fetch and the HTML engine are injected by the adapters.
+ */
+export interface MirrorDeps {
+  config: MirrorConfig;
+  fetchOrigin: OriginFetch;
+  html: HtmlEngine;
+}
+
+export interface Mirror {
+  handle(request: Request): Promise<Response>;
+  readonly router: SiteRouter;
+}
+
+type BodyKind = 'html' | 'css' | 'script' | 'feed' | 'passthrough';
+
+function bodyKind(contentType: string | null): BodyKind {
+  if (!contentType) return 'passthrough';
+  const type = contentType.split(';', 1)[0]!.trim().toLowerCase();
+  if (type === 'text/html' || type === 'application/xhtml+xml') return 'html';
+  if (type === 'text/css') return 'css';
+  if (/^(application|text)\/(x-)?(javascript|ecmascript)$/.test(type) || type === 'application/json' || type.endsWith('+json') || type === 'image/svg+xml') {
+    return 'script';
+  }
+  if (type === 'text/xml' || type === 'application/xml' || type.endsWith('+xml')) return 'feed';
+  return 'passthrough';
+}
+
+const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
+/** Feeds are rewritten whole (their HTML lives inside CDATA); past this size they are streamed with text rules only. */
+const FEED_BUFFER_LIMIT = 16 * 1024 * 1024;
+const UNSUPPORTED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+
+export function createMirror(deps: MirrorDeps): Mirror {
+  const router = new SiteRouter(deps.config);
+  const { trustForwardedProto, originTimeout } = deps.config.server;
+
+  function mirrorOriginOf(request: Request, url: URL): string {
+    let scheme = url.protocol;
+    if (trustForwardedProto) {
+      const proto = request.headers.get('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
+      if (proto === 'http' || proto === 'https') scheme = `${proto}:`;
+    }
+    return `${scheme}//${url.host}`;
+  }
+
+  async function handle(request: Request): Promise<Response> {
+    // ── request filter ──
+    if (UNSUPPORTED_METHODS.has(request.method)) return errorPage(405, 'Method Not Allowed', `${request.method} is not supported by this mirror.`);
+    let url: URL;
+    try {
+      url = new URL(request.url);
+    } catch {
+      return errorPage(400, 'Bad Request', 'The request URL could not be parsed.');
+    }
+    const site = router.route(request.headers.get('host') ?? url.host);
+    if (!site) return errorPage(421, 'Misdirected Request', 'This mirror does not serve that host name.');
+    const { origin, path } = site.mapper.toOrigin(url.pathname + url.search);
+    const doc: DocContext = { origin, url: origin.url + path, mirrorOrigin: mirrorOriginOf(request, url) };
+
+    // ── upstream request ──
+    const controller = new AbortController();
+    const onClientAbort = () => controller.abort(request.signal.reason);
+    if (request.signal.aborted) onClientAbort();
+    else request.signal.addEventListener('abort', onClientAbort, { once: true });
+    const timer = setTimeout(() => controller.abort(new OriginTimeoutError(originTimeout)), originTimeout * 1000);
+    let upstream: OriginResponse;
+    try {
+      upstream = await deps.fetchOrigin({
+        url: origin.connectTo + path,
+        method: request.method,
+        headers: originRequestHeaders(request.headers, { mapper: site.mapper, origin, mirrorOrigin: doc.mirrorOrigin }),
+        body: request.method === 'GET' || request.method === 'HEAD' ? null : request.body,
+        signal: controller.signal,
+      });
+    } catch (err) {
+      const timedOut = controller.signal.reason instanceof OriginTimeoutError || (err as { name?: string })?.name === 'OriginTimeoutError';
+      return timedOut
+        ? errorPage(504, 'Gateway Timeout', `The original site did not answer within ${originTimeout} seconds.`, doc.url)
+        : errorPage(502, 'Bad Gateway', 'The original site could not be reached.', doc.url);
+    } finally {
+      clearTimeout(timer);
+    }
+
+    // ── response filter ──
+    const headers = mirrorResponseHeaders(upstream.headers, site.mapper, doc);
+    const noBody = request.method === 'HEAD' || NULL_BODY_STATUS.has(upstream.status) || !upstream.body;
+    const kind = upstream.status === 206 ? 'passthrough' : bodyKind(headers.get('content-type'));
+    if (kind !== 'passthrough') headers.delete('content-length');
+    const status = upstream.status < 200 || upstream.status > 599 ? 502 : upstream.status;
+    if (noBody) {
+      upstream.body?.cancel().catch(() => {});
+      return new Response(null, { status, headers });
+    }
+
+    // ── body filter ──
+    const body = await filterBody(kind, upstream.body!, headers, site, doc);
+    return new Response(body, { status, headers });
+  }
+
+  async function filterBody(kind: BodyKind, body: ReadableStream<Uint8Array>, headers: Headers, site: Site, doc: DocContext): Promise<ReadableStream<Uint8Array>> {
+    if (kind === 'passthrough') return body;
+    const declared = charsetFromContentType(headers.get('content-type'));
+    if (kind === 'html') return rewriteHtml(body, declared, headers, site, doc);
+    const charset = declared ?? 'utf-8';
+    if (charset !== 'utf-8') setCharset(headers, 'utf-8');
+    if (kind === 'css') return rewriteTextStream(body, charset, createCssStreamRewriter((u) => site.mapper.toMirror(u, doc)));
+    const textRules = tokenBoundedRewriter((text) => site.mapper.rewriteText(text, doc.mirrorOrigin));
+    if (kind === 'script') return rewriteTextStream(body, charset, textRules);
+    // feed
+    const peeked = await peek(body, FEED_BUFFER_LIMIT + 1);
+    if (!peeked.done) return rewriteTextStream(peeked.stream, charset, textRules);
+    const xml = new TextDecoder(charset).decode(concatBytes(peeked.head, peeked.total));
+    return stringStream(await rewriteFeed(xml, { mapper: site.mapper, site: site.config, doc, engine: deps.html }));
+  }
+
+  async function rewriteHtml(body: ReadableStream<Uint8Array>, declared: string | null, headers: Headers, site: Site, doc: DocContext): Promise<ReadableStream<Uint8Array>> {
+    let charset = declared;
+    if (!charset) {
+      // Only a <meta> says which charset: look at the first bytes (stopping early at the declaration or <body>).
+      const peeked = await peek(body, 1024, (chunks, total) => prescanComplete(concatBytes(chunks, total)));
+      body = peeked.stream;
+      charset = sniffHtmlCharset(concatBytes(peeked.head, peeked.total)) ?? 'utf-8';
+    }
+    const transcoded = charset !== 'utf-8' && canonicalCharset(charset) !== null;
+    if (transcoded) body = rewriteTextStream(body, charset, IDENTITY_TEXT);
+    setCharset(headers, 'utf-8');
+    return deps.html.rewrite(body, (registry) =>
+      registerHtmlRules(registry, { mapper: site.mapper, site: site.config, doc, mode: 'page', transcodedToUtf8: transcoded }),
+    );
+  }
+
+  return { handle, router };
+}
+
+const IDENTITY_TEXT: TextRewriter = { push: (s) => s, flush: () => '' };
+
+function setCharset(headers: Headers, charset: string): void {
+  const type = headers.get('content-type');
+  if (!type) return;
+  const base = type.split(';', 1)[0]!.trim();
+  const params = type
+    .slice(base.length)
+    .split(';')
+    .map((p) => p.trim())
+    .filter((p) => p && !/^charset\s*=/i.test(p));
+  headers.set('content-type', [base, ...params, `charset=${charset}`].join('; '));
+}

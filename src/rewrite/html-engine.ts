@@ -1,0 +1,61 @@
+/**
+ * The streaming HTML engine seen by the rewrite rules: the subset of Cloudflare's HTMLRewriter API we use.
+ * Workers pass the native HTMLRewriter (src/worker/), Node a WASM build of the same lol-html (src/node/).
+ * Handlers must be synchronous: the WASM build handles async handlers far more slowly.
+ */
+export interface ContentOptions {
+  html?: boolean;
+}
+
+export interface HtmlEndTag {
+  before(content: string, options?: ContentOptions): unknown;
+  after(content: string, options?: ContentOptions): unknown;
+}
+
+export interface HtmlElement {
+  tagName: string;
+  readonly removed: boolean;
+  getAttribute(name: string): string | null;
+  hasAttribute(name: string): boolean;
+  setAttribute(name: string, value: string): unknown;
+  removeAttribute(name: string): unknown;
+  before(content: string, options?: ContentOptions): unknown;
+  after(content: string, options?: ContentOptions): unknown;
+  prepend(content: string, options?: ContentOptions): unknown;
+  append(content: string, options?: ContentOptions): unknown;
+  remove(): unknown;
+  onEndTag(handler: (end: HtmlEndTag) => void): void;
+}
+
+export interface HtmlText {
+  readonly text: string;
+  readonly lastInTextNode: boolean;
+  replace(content: string, options?: ContentOptions): unknown;
+  remove(): unknown;
+}
+
+export interface HtmlDocumentEnd {
+  append(content: string, options?: ContentOptions): unknown;
+}
+
+export interface ElementHandlers {
+  element?(element: HtmlElement): void;
+  text?(text: HtmlText): void;
+}
+
+export interface DocumentHandlers {
+  end?(end: HtmlDocumentEnd): void;
+}
+
+/** Where rewrite rules register their selectors and handlers for one document. */
+export interface HtmlHandlerRegistry {
+  on(selector: string, handlers: ElementHandlers): unknown;
+  onDocument(handlers: DocumentHandlers): unknown;
+}
+
+export interface HtmlEngine {
+  /** Streams `body` (UTF-8 bytes) through a rewriter set up by `register`. */
+  rewrite(body: ReadableStream<Uint8Array>, register: (registry: HtmlHandlerRegistry) => void): ReadableStream<Uint8Array>;
+  /** A problem with a CSS selector, or null if the engine accepts it (checked at start-up for `remove`). */
+  checkSelector(selector: string): string | null;
+}

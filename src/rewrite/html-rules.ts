@@ -1,0 +1,226 @@
+import type { SiteConfig } from '../config/types.ts';
+import type { DocContext, SiteMapper } from '../mapping/url-mapper.ts';
+import { rewriteCss } from './css.ts';
+import type { HtmlElement, HtmlHandlerRegistry, HtmlText } from './html-engine.ts';
+import { rewriteMarkupFragment } from './markup-fragment.ts';
+import { rewriteSrcset } from './srcset.ts';
+import { selectorsFor, URL_ATTRIBUTES, type AttributeKind } from './url-attributes.ts';
+
+/**
+ * The HTML rewrite rules: which elements are touched and how. Registered per document on a
+ * streaming engine (lol-html), every URL goes through the site's SiteMapper.
+ */
+export interface HtmlRewriteOptions {
+  mapper: SiteMapper;
+  site: SiteConfig;
+  doc: DocContext;
+  /** "page": a document served to a browser (nav, footer, injections). "fragment": HTML inside a feed (absolute URLs, nothing injected). */
+  mode: 'page' | 'fragment';
+  /** The page was transcoded to UTF-8 on its way in: its charset declarations must say so. */
+  transcodedToUtf8: boolean;
+}
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+}
+
+export function navHtml(site: SiteConfig): string {
+  if (site.nav.length === 0) return '';
+  const items = site.nav.map((item) => `<a href="${escapeHtml(item.href)}">${escapeHtml(item.label)}</a>`);
+  return `<nav class="mirror-nav">${items.join(' | ')}</nav>`;
+}
+
+export function footerHtml(site: SiteConfig, originalUrl: string): string {
+  if (!site.footer) return '';
+  return `<footer class="mirror-footer">${site.footer.replaceAll('{{originalUrl}}', escapeHtml(originalUrl))}</footer>`;
+}
+
+/** Rewrites one attribute value of the given kind; null when it stays as it is. */
+function rewriteValue(kind: AttributeKind, value: string, opts: HtmlRewriteOptions): string | null {
+  const absolute = opts.mode === 'fragment';
+  const mapUrl = (u: string) => opts.mapper.toMirror(u, opts.doc, absolute);
+  switch (kind) {
+    case 'link':
+    case 'url':
+      return mapUrl(value);
+    case 'srcset':
+      return rewriteSrcset(value, mapUrl);
+    case 'url-or-css':
+    case 'css': {
+      if (kind === 'url-or-css' && !/^\s*url\(/i.test(value)) return mapUrl(value);
+      const out = rewriteCss(value, mapUrl);
+      return out === value ? null : out;
+    }
+  }
+}
+
+/** Applies links.rules / links.external to an <a> or <area>. */
+function rewriteLink(el: HtmlElement, attr: string, opts: HtmlRewriteOptions): void {
+  const value = el.getAttribute(attr)!;
+  const { action, canonical } = opts.mapper.linkAction(value, opts.doc);
+  if (action === 'neutralize') {
+    // No longer a link, text kept: <a> becomes <ok …> with its attributes (as the static mirrors did).
+    if (el.tagName === 'a') el.tagName = 'ok';
+    else el.removeAttribute(attr);
+    return;
+  }
+  if (action === 'keep') {
+    // Keep pointing at the original, even when the page spelled it relative to the mirrored origin.
+    if (canonical && canonical !== value && !/^(https?:)?\/\//i.test(value.trim())) el.setAttribute(attr, canonical);
+    return;
+  }
+  const next = opts.mapper.toMirror(value, opts.doc, opts.mode === 'fragment');
+  if (next !== null) el.setAttribute(attr, next);
+}
+
+/** Collects a text node's chunks and replaces the whole node once it is complete. */
+function wholeText(transform: (text: string) => string): (chunk: HtmlText) => void {
+  let buffer = '';
+  return (chunk) => {
+    buffer += chunk.text;
+    if (!chunk.lastInTextNode) {
+      chunk.remove();
+      return;
+    }
+    const text = buffer;
+    buffer = '';
+    // Raw-text content (script, style, noscript): written back as markup, i.e. unescaped.
+    chunk.replace(transform(text), { html: true });
+  };
+}
+
+const CHARSET_PARAM = /(charset\s*=\s*)["']?[^\s;"']+["']?/i;
+const REFRESH_URL = /^(\s*\d*\.?\d*\s*[;,]?\s*(?:url\s*=\s*)?)(["']?)([^"']*)(["']?)(.*)$/is;
+
+export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewriteOptions): void {
+  const { mapper, site, doc } = opts;
+  const page = opts.mode === 'page';
+
+  for (const row of URL_ATTRIBUTES) {
+    const { attr, kind } = row;
+    const handler =
+      kind === 'link'
+        ? (el: HtmlElement) => rewriteLink(el, attr, opts)
+        : (el: HtmlElement) => {
+            const next = rewriteValue(kind, el.getAttribute(attr)!, opts);
+            if (next === null) return;
+            el.setAttribute(attr, next);
+            // A mapped resource is fetched through the mirror: the origin's hash still matches, but
+            // rewritten CSS/JS would not, so integrity is dropped whenever the URL changed.
+            if (attr === 'src' || attr === 'href') el.removeAttribute('integrity');
+          };
+    for (const selector of selectorsFor(row)) registry.on(selector, { element: handler });
+  }
+
+  registry.on('link[href]', {
+    element(el) {
+      const rel = el.getAttribute('rel')?.toLowerCase() ?? '';
+      if (/(^|\s)canonical(\s|$)/.test(rel)) return; // search engines and readers keep the original
+      const next = mapper.toMirror(el.getAttribute('href')!, doc, !page);
+      if (next === null) return;
+      el.setAttribute('href', next);
+      el.removeAttribute('integrity');
+    },
+  });
+
+  // Social cards need absolute URLs: og:url, og:image, twitter:image …
+  const socialMeta = (el: HtmlElement) => {
+    const content = el.getAttribute('content');
+    if (!content) return;
+    const next = mapper.toMirror(content, doc, true);
+    if (next !== null) el.setAttribute('content', next);
+  };
+  registry.on('meta[property^="og:"][content]', { element: socialMeta });
+  registry.on('meta[name^="twitter:"][content]', { element: socialMeta });
+
+  registry.on('meta[http-equiv][content]', {
+    element(el) {
+      const kind = el.getAttribute('http-equiv')!.trim().toLowerCase();
+      const content = el.getAttribute('content')!;
+      if (kind === 'refresh') {
+        const m = REFRESH_URL.exec(content);
+        if (!m || !m[3]) return;
+        const next = mapper.toMirror(m[3], doc, !page);
+        if (next !== null) el.setAttribute('content', `${m[1]}${m[2]}${next}${m[4]}${m[5]}`);
+      } else if (kind === 'content-type' && opts.transcodedToUtf8) {
+        el.setAttribute('content', CHARSET_PARAM.test(content) ? content.replace(CHARSET_PARAM, '$1utf-8') : content);
+      }
+    },
+  });
+  if (opts.transcodedToUtf8) {
+    registry.on('meta[charset]', { element: (el) => void el.setAttribute('charset', 'utf-8') });
+  }
+
+  const mapUrl = (u: string) => mapper.toMirror(u, doc, !page);
+  registry.on('style', { text: wholeText((css) => rewriteCss(css, mapUrl)) });
+  registry.on('script', { text: wholeText((js) => mapper.rewriteText(js, doc.mirrorOrigin)) });
+  registry.on('noscript', {
+    text: wholeText((html) =>
+      rewriteMarkupFragment(html, (row, value) => {
+        if (row.kind !== 'link') return rewriteValue(row.kind, value, opts);
+        const { action } = mapper.linkAction(value, doc);
+        return action === 'mirror' ? mapUrl(value) : null;
+      }),
+    ),
+  });
+
+  for (const selector of site.remove) registry.on(selector, { element: (el) => void el.remove() });
+
+  if (!page) return;
+  registerInjections(registry, opts);
+}
+
+/** Nav bar, footer and operator injections: exactly once per document, even when <head>/<body> are missing or repeated. */
+function registerInjections(registry: HtmlHandlerRegistry, opts: HtmlRewriteOptions): void {
+  const { site, doc } = opts;
+  const headHtml = site.inject.head;
+  const startHtml = navHtml(site) + site.inject.bodyStart;
+  const endHtml = footerHtml(site, doc.url) + site.inject.bodyEnd;
+  let headSeen = false;
+  let headDone = !headHtml;
+  let bodySeen = false;
+  let bodyEndDone = !endHtml;
+
+  registry.on('head', {
+    element(el) {
+      if (headSeen) return;
+      headSeen = true;
+      if (!headDone) {
+        el.onEndTag((end) => {
+          if (headDone) return;
+          headDone = true;
+          end.before(headHtml, { html: true });
+        });
+      }
+    },
+  });
+  registry.on('body', {
+    element(el) {
+      if (bodySeen) return;
+      bodySeen = true;
+      if (!headDone) {
+        // <head> never closed explicitly: what belongs in it goes just before <body>.
+        headDone = true;
+        el.before(headHtml, { html: true });
+      }
+      if (startHtml) el.prepend(startHtml, { html: true });
+      if (!bodyEndDone) {
+        el.onEndTag((end) => {
+          if (bodyEndDone) return;
+          bodyEndDone = true;
+          end.before(endHtml, { html: true });
+        });
+      }
+    },
+  });
+  registry.onDocument({
+    end(end) {
+      let tail = '';
+      if (!headDone) tail += headHtml;
+      if (!bodySeen) tail += startHtml;
+      if (!bodyEndDone) tail += endHtml;
+      if (tail) end.append(tail, { html: true });
+    },
+  });
+}
