@@ -43,7 +43,7 @@ export function sniffHtmlCharset(prefix: Uint8Array): string | null {
 /** True once the prefix holds a charset declaration or the start of <body> (no meta can follow that matters). */
 export function prescanComplete(prefix: Uint8Array): boolean {
   const head = latin1(prefix, 2048);
-  return /<meta\b[^>]*charset/i.test(head) || /<body[\s>]/i.test(head);
+  return /<meta\b[^>]*charset[^>]*>/i.test(head) || /<body[\s>]/i.test(head);
 }
 
 function latin1(bytes: Uint8Array, max: number): string {

@@ -217,13 +217,6 @@ function scanBadUrl(s: string, i: number, len: number, final: boolean, r: Scan):
   return -1;
 }
 
-/** Trailing run of backslashes has odd length (the last one would escape what follows). */
-function endsWithLoneBackslash(text: string): boolean {
-  let n = 0;
-  for (let k = text.length - 1; k >= 0 && text.charCodeAt(k) === BACKSLASH; k--) n++;
-  return (n & 1) === 1;
-}
-
 /**
  * Makes replacement text valid inside a string quoted with q. The text is treated as raw CSS (its
  * escapes are kept): unescaped quotes and newlines are escaped, a dangling final `\` is doubled.
@@ -254,13 +247,20 @@ function escapeForString(text: string, q: number): string {
   return out;
 }
 
-/** Characters that cannot appear as-is in an unquoted url(...). */
+/**
+ * Whether text (raw CSS, escapes kept) cannot stand as-is in an unquoted url(...): whitespace,
+ * quotes, parentheses or control characters that are not escaped, or a dangling final `\`.
+ */
 function needsQuoting(text: string): boolean {
-  for (let k = 0; k < text.length; k++) {
+  const len = text.length;
+  for (let k = 0; k < len; k++) {
     const c = text.charCodeAt(k);
-    if (c <= SPACE || c === DQUOTE || c === SQUOTE || c === LPAREN || c === RPAREN || c === 127) return true;
+    if (c === BACKSLASH) {
+      if (k + 1 >= len || isNewline(text.charCodeAt(k + 1))) return true;
+      k++;
+    } else if (c <= SPACE || c === DQUOTE || c === SQUOTE || c === LPAREN || c === RPAREN || c === 127) return true;
   }
-  return endsWithLoneBackslash(text);
+  return false;
 }
 
 function quoteUrl(text: string): string {
