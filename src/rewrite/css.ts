@@ -420,15 +420,15 @@ function scan(s: string, st: CssState, final: boolean, mapUrl: MapUrl, r: Scan):
     const c = s.charCodeAt(i);
     if (isNameChar(c) || c === BACKSLASH) {
       const e = nameEnd(s, i, len);
-      if (e === i) {
-        // '\' + newline: a delim.
-        st.afterImport = false;
-        i++;
-        continue;
-      }
       if (!final && nameMayContinue(s, e, len)) {
         r.stop(i, STALL_NAME);
         return;
+      }
+      if (e === i) {
+        // '\' + newline (or '\' at the very end): a delim.
+        st.afterImport = false;
+        i++;
+        continue;
       }
       st.afterImport = false;
       if (s.charCodeAt(e) === LPAREN) {
@@ -506,11 +506,11 @@ function scan(s: string, st: CssState, final: boolean, mapUrl: MapUrl, r: Scan):
         const n = s.charCodeAt(i + 1);
         if (isNameChar(n) || n === BACKSLASH) {
           const e = nameEnd(s, i + 1, len);
+          if (!final && nameMayContinue(s, e, len)) {
+            r.stop(i, STALL_NAME);
+            return;
+          }
           if (e > i + 1) {
-            if (!final && nameMayContinue(s, e, len)) {
-              r.stop(i, STALL_NAME);
-              return;
-            }
             st.afterImport = e - i - 1 === 6 && matchesCI(s, i + 1, 'import');
             i = e;
             continue;
