@@ -40,11 +40,18 @@ function isNewline(c: number): boolean {
   return c === LF || c === CR || c === FF;
 }
 
+/** ASCII ident code points: letters, digits, '-', '_'. */
+const NAME_ASCII = /* @__PURE__ */ (() => {
+  const t = new Uint8Array(128);
+  for (let c = 0; c < 128; c++) {
+    t[c] = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === HYPHEN || c === 95 ? 1 : 0;
+  }
+  return t;
+})();
+
 /** Ident code point (letters, digits, '-', '_', non-ASCII). NaN (past the end) is false. */
 function isNameChar(c: number): boolean {
-  return (
-    (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === HYPHEN || c === 95 || c >= 0x80
-  );
+  return c < 128 ? NAME_ASCII[c] === 1 : c >= 0x80;
 }
 
 function isNonPrintable(c: number): boolean {
