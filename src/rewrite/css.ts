@@ -49,6 +49,32 @@ const NAME_ASCII = /* @__PURE__ */ (() => {
   return t;
 })();
 
+// Main-loop character classes (ASCII; everything from U+0080 is an ident code point).
+const CLS_OTHER = 0; // a delim with no meaning here
+const CLS_NAME = 1; // ident code point or '\\' (escape)
+const CLS_WS = 2;
+const CLS_SLASH = 3;
+const CLS_QUOTE = 4;
+const CLS_AT = 5;
+const CLS_LPAREN = 6;
+const CLS_RPAREN = 7;
+const CLS_BRACE = 8;
+const CHAR_CLASS = /* @__PURE__ */ (() => {
+  const t = new Uint8Array(128);
+  for (let c = 0; c < 128; c++) {
+    if (NAME_ASCII[c] === 1 || c === BACKSLASH) t[c] = CLS_NAME;
+    else if (isWs(c)) t[c] = CLS_WS;
+    else if (c === SLASH) t[c] = CLS_SLASH;
+    else if (c === DQUOTE || c === SQUOTE) t[c] = CLS_QUOTE;
+    else if (c === AT) t[c] = CLS_AT;
+    else if (c === LPAREN) t[c] = CLS_LPAREN;
+    else if (c === RPAREN) t[c] = CLS_RPAREN;
+    else if (c === LBRACE || c === RBRACE) t[c] = CLS_BRACE;
+    else t[c] = CLS_OTHER;
+  }
+  return t;
+})();
+
 /** Ident code point (letters, digits, '-', '_', non-ASCII). NaN (past the end) is false. */
 function isNameChar(c: number): boolean {
   return c < 128 ? NAME_ASCII[c] === 1 : c >= 0x80;
@@ -425,43 +451,43 @@ function scan(s: string, st: CssState, final: boolean, mapUrl: MapUrl, r: Scan):
   }
   while (i < len) {
     const c = s.charCodeAt(i);
-    if (isNameChar(c) || c === BACKSLASH) {
-      const e = nameEnd(s, i, len);
-      if (!final && nameMayContinue(s, e, len)) {
-        r.stop(i, STALL_NAME);
-        return;
-      }
-      if (e === i) {
-        // '\' + newline (or '\' at the very end): a delim.
+    switch (c < 128 ? CHAR_CLASS[c]! : CLS_NAME) {
+      case CLS_OTHER:
         st.afterImport = false;
         i++;
         continue;
-      }
-      st.afterImport = false;
-      if (s.charCodeAt(e) === LPAREN) {
-        if (e - i === 3 && matchesCI(s, i, 'url')) {
-          const next = scanUrl(s, i, e + 1, len, st, final, mapUrl, r);
-          if (next < 0) return;
-          i = next;
-          continue;
-        }
-        st.depth++;
-        if (st.imageSetDepth === 0 && isImageSetName(s, i, e)) st.imageSetDepth = st.depth;
-        i = e + 1;
-        continue;
-      }
-      i = e;
-      continue;
-    }
-    switch (c) {
-      case SPACE:
-      case TAB:
-      case LF:
-      case CR:
-      case FF:
+      case CLS_WS:
         i++;
         continue;
-      case SLASH: {
+      case CLS_NAME: {
+        const e = nameEnd(s, i, len);
+        if (!final && nameMayContinue(s, e, len)) {
+          r.stop(i, STALL_NAME);
+          return;
+        }
+        if (e === i) {
+          // '\' + newline (or '\' at the very end): a delim.
+          st.afterImport = false;
+          i++;
+          continue;
+        }
+        st.afterImport = false;
+        if (s.charCodeAt(e) === LPAREN) {
+          if (e - i === 3 && matchesCI(s, i, 'url')) {
+            const next = scanUrl(s, i, e + 1, len, st, final, mapUrl, r);
+            if (next < 0) return;
+            i = next;
+            continue;
+          }
+          st.depth++;
+          if (st.imageSetDepth === 0 && isImageSetName(s, i, e)) st.imageSetDepth = st.depth;
+          i = e + 1;
+          continue;
+        }
+        i = e;
+        continue;
+      }
+      case CLS_SLASH: {
         if (i + 1 >= len) {
           if (!final) {
             r.stop(i, STALL_SHORT);
@@ -482,8 +508,7 @@ function scan(s: string, st: CssState, final: boolean, mapUrl: MapUrl, r: Scan):
         i++;
         continue;
       }
-      case DQUOTE:
-      case SQUOTE: {
+      case CLS_QUOTE: {
         const urlContext = st.afterImport || (st.imageSetDepth !== 0 && st.depth === st.imageSetDepth);
         const e = scanString(s, i + 1, len, c, final, r);
         if (e < 0) {
@@ -501,7 +526,7 @@ function scan(s: string, st: CssState, final: boolean, mapUrl: MapUrl, r: Scan):
         i = e;
         continue;
       }
-      case AT: {
+      case CLS_AT: {
         if (i + 1 >= len) {
           if (!final) {
             r.stop(i, STALL_SHORT);
@@ -527,12 +552,12 @@ function scan(s: string, st: CssState, final: boolean, mapUrl: MapUrl, r: Scan):
         i++;
         continue;
       }
-      case LPAREN:
+      case CLS_LPAREN:
         st.afterImport = false;
         st.depth++;
         i++;
         continue;
-      case RPAREN:
+      case CLS_RPAREN:
         st.afterImport = false;
         if (st.depth > 0) {
           if (st.depth === st.imageSetDepth) st.imageSetDepth = 0;
@@ -540,17 +565,13 @@ function scan(s: string, st: CssState, final: boolean, mapUrl: MapUrl, r: Scan):
         }
         i++;
         continue;
-      case LBRACE:
-      case RBRACE:
+      case CLS_BRACE:
         // Block boundaries: a well-formed value never spans them; recover from unbalanced parens.
         st.afterImport = false;
         st.depth = 0;
         st.imageSetDepth = 0;
         i++;
         continue;
-      default:
-        st.afterImport = false;
-        i++;
     }
   }
 }
