@@ -310,7 +310,15 @@ describe('createCssStreamRewriter', () => {
     expect(rw.flush()).toBe('');
   });
 
+  it('a stalled URL string ended by a newline (bad string) is emitted at once', () => {
+    const rw = createCssStreamRewriter(map);
+    expect(rw.push(`@import "${HOST}a.css`)).toBe('@import ');
+    expect(rw.push(' more')).toBe('');
+    expect(rw.push('\n;a{}')).toBe(`"${HOST}a.css more\n;a{}`);
+  });
+
   it('"/*" followed by "/" is not a closed comment', () => {
+    expect(rewriteCss(`/*/ url(${HOST}a.png) */ url(${HOST}b.png)`, map)).toBe(`/*/ url(${HOST}a.png) */ url(/_i/b.png)`);
     expect(streamed(['/*', `/ url(${HOST}a.png) */ url(${HOST}b.png)`])).toBe(`/*/ url(${HOST}a.png) */ url(/_i/b.png)`);
   });
 
