@@ -2,7 +2,29 @@
 export interface MirrorConfigInput {
   $schema?: string;
   server?: { trustForwardedProto?: boolean; originTimeout?: number };
+  cache?: Partial<Omit<CacheConfig, 'overrides' | 'purgeToken'>> & { purgeToken?: string; overrides?: CacheOverride[] };
   sites: SiteConfigInput[];
+}
+
+export interface CacheTtls {
+  defaultTtl: number;
+  maxTtl: number;
+  staleWhileRevalidate: number;
+  staleIfError: number;
+}
+
+export interface CacheOverride extends Partial<CacheTtls> {
+  contentType: string;
+}
+
+export interface CacheConfig extends CacheTtls {
+  enabled: boolean;
+  maxBytes: number;
+  maxEntryBytes: number;
+  negativeTtl: number;
+  /** null: the purge endpoint refuses every request. */
+  purgeToken: string | null;
+  overrides: CacheOverride[];
 }
 
 export type LinkAction = 'mirror' | 'keep' | 'neutralize';
@@ -21,6 +43,7 @@ export interface SiteConfigInput {
 /** The configuration after validation, with every default filled in. */
 export interface MirrorConfig {
   server: { trustForwardedProto: boolean; originTimeout: number };
+  cache: CacheConfig;
   sites: SiteConfig[];
 }
 

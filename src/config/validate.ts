@@ -24,6 +24,7 @@ interface SchemaNode {
   items?: SchemaNode;
   minItems?: number;
   minLength?: number;
+  minimum?: number;
   exclusiveMinimum?: number;
   default?: unknown;
 }
@@ -55,7 +56,11 @@ function walk(node: SchemaNode, value: unknown, path: string, errors: string[]):
     }
   }
   if (typeof value === 'string' && node.minLength !== undefined && value.length < node.minLength) {
-    errors.push(`${where} must not be empty`);
+    errors.push(node.minLength === 1 ? `${where} must not be empty` : `${where} must be at least ${node.minLength} characters long`);
+  }
+  if (typeof value === 'number' && !Number.isFinite(value)) errors.push(`${where} must be a finite number`);
+  if (typeof value === 'number' && node.minimum !== undefined && !(value >= node.minimum)) {
+    errors.push(`${where} must be at least ${node.minimum}`);
   }
   if (typeof value === 'number' && node.exclusiveMinimum !== undefined && !(value > node.exclusiveMinimum)) {
     errors.push(`${where} must be greater than ${node.exclusiveMinimum}`);
@@ -210,6 +215,18 @@ export function validateConfig(input: unknown): ValidationResult {
       server: {
         trustForwardedProto: cfg.server?.trustForwardedProto ?? false,
         originTimeout: cfg.server?.originTimeout ?? 30,
+      },
+      cache: {
+        enabled: cfg.cache?.enabled ?? true,
+        maxBytes: cfg.cache?.maxBytes ?? 256 * 1024 * 1024,
+        maxEntryBytes: cfg.cache?.maxEntryBytes ?? 8 * 1024 * 1024,
+        defaultTtl: cfg.cache?.defaultTtl ?? 60,
+        maxTtl: cfg.cache?.maxTtl ?? 86400,
+        staleWhileRevalidate: cfg.cache?.staleWhileRevalidate ?? 60,
+        staleIfError: cfg.cache?.staleIfError ?? 86400,
+        negativeTtl: cfg.cache?.negativeTtl ?? 10,
+        purgeToken: cfg.cache?.purgeToken ?? null,
+        overrides: cfg.cache?.overrides ?? [],
       },
       sites: cfg.sites.map(resolveSite),
     },

@@ -24,6 +24,8 @@ export interface MirrorDeps {
 
 export interface Mirror {
   handle(request: Request): Promise<Response>;
+  /** The mirror's scheme + host as the reader sees it, for absolute mirror URLs. */
+  mirrorOriginOf(request: Request): string;
   readonly router: SiteRouter;
 }
 
@@ -50,7 +52,7 @@ export function createMirror(deps: MirrorDeps): Mirror {
   const router = new SiteRouter(deps.config);
   const { trustForwardedProto, originTimeout } = deps.config.server;
 
-  function mirrorOriginOf(request: Request, url: URL): string {
+  function mirrorOriginOf(request: Request, url = new URL(request.url)): string {
     let scheme = url.protocol;
     if (trustForwardedProto) {
       const proto = request.headers.get('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
@@ -145,7 +147,7 @@ export function createMirror(deps: MirrorDeps): Mirror {
     );
   }
 
-  return { handle, router };
+  return { handle, mirrorOriginOf, router };
 }
 
 const IDENTITY_TEXT: TextRewriter = { push: (s) => s, flush: () => '' };

@@ -1,0 +1,339 @@
+import type { CacheConfig } from '../config/types.ts';
+import type { SiteRouter } from '../proxy/site-router.ts';
+import { BodyBroadcast } from './broadcast.ts';
+import { etagMatches, storability, varyNames, type Freshness } from './policy.ts';
+import type { CacheStore, StoredResponse } from './store.ts';
+
+/**
+ * The cache in front of the mirror pipeline: rewritten responses, shared by every mirror host of a site,
+ * with request coalescing, stale-while-revalidate, stale-if-error, conditional requests and purge.
+ * Every response says what happened in `x-cache`: HIT, MISS, STALE, BYPASS or REVALIDATED.
+ */
+export interface HttpCacheOptions {
+  config: CacheConfig;
+  store: CacheStore;
+  router: SiteRouter;
+  /** The mirror pipeline. */
+  handle(request: Request): Promise<Response>;
+  /** The mirror's scheme + host for a request (responses naming it are stored per mirror host). */
+  mirrorOriginOf(request: Request): string;
+  now?: () => number;
+}
+
+/** Keeps background work (refreshes, stores) alive: Workers' ctx.waitUntil; on Node promises just run. */
+export type WaitUntil = (promise: Promise<unknown>) => void;
+
+/** A synthetic Vary name: set on responses whose body or headers name the mirror's own host. */
+const MIRROR_ORIGIN = 'x-mirror-origin';
+const NULL_BODY_STATUS = new Set([204, 304]);
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+type Fill = { shared: true; status: number; headers: Headers; broadcast: BodyBroadcast } | { shared: false };
+
+export class HttpCache {
+  private readonly inflight = new Map<string, Promise<Fill>>();
+  private readonly refreshing = new Set<string>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: HttpCacheOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  async handle(request: Request, waitUntil: WaitUntil = () => {}): Promise<Response> {
+    const { config } = this.opts;
+    const site = this.opts.router.route(request.headers.get('host'));
+    const method = request.method;
+    if (!config.enabled || !site || request.headers.has('range') || (method !== 'GET' && method !== 'HEAD')) {
+      const response = await this.opts.handle(request);
+      if (site && config.enabled && UNSAFE.has(method) && response.status < 400) {
+        // A successful unsafe request invalidates what the cache holds for that URL (RFC 9111 §4.4).
+        waitUntil(this.dropUrl(this.primaryKey(site.config.name, request)));
+      }
+      return withCacheHeaders(response, 'BYPASS', null);
+    }
+    const primary = this.primaryKey(site.config.name, request);
+    const hasCredentials = request.headers.has('cookie') || request.headers.has('authorization');
+    const found = await this.lookup(primary, request);
+    const now = this.now();
+
+    if (found && (!hasCredentials || found.entry.public)) {
+      const { entry, key } = found;
+      if (now < entry.freshUntil) return this.serve(request, entry, 'HIT');
+      if (now < entry.staleWhileRevalidateUntil) {
+        this.refreshInBackground(key, request, waitUntil);
+        return this.serve(request, entry, 'STALE');
+      }
+      return this.revalidate(request, key, primary, entry, waitUntil);
+    }
+    if (hasCredentials) {
+      // Possibly personal: not coalesced with others; stored only if the origin says `public`.
+      return this.respondFromFill(request, await this.startFill(request, primary, true, waitUntil), 'BYPASS');
+    }
+    return this.miss(request, primary, waitUntil);
+  }
+
+  /** POST /_mirror/purge — {"url": "/path"} drops one URL (all its variants), {"prefix": "/gb/"} a path prefix. */
+  async purge(request: Request, token: string | null): Promise<Response> {
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+      new Response(JSON.stringify(body) + '\n', { status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers } });
+    if (request.method !== 'POST') return json(405, { error: 'use POST' }, { allow: 'POST' });
+    if (!token) return json(403, { error: 'purge is disabled: set cache.purgeToken or EDGEMIRROR_PURGE_TOKEN' });
+    const given = /^Bearer\s+(.+)$/i.exec(request.headers.get('authorization') ?? '')?.[1]?.trim() ?? '';
+    if (!timingSafeEqual(given, token)) return json(401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer' });
+    const site = this.opts.router.route(request.headers.get('host'));
+    if (!site) return json(421, { error: 'no site for this host' });
+    let body: { url?: unknown; prefix?: unknown };
+    try {
+      body = (await request.json()) as typeof body;
+    } catch {
+      return json(400, { error: 'body must be JSON: {"url": "/path"} or {"prefix": "/path/"}' });
+    }
+    const toPath = (value: unknown): string | null => {
+      if (typeof value !== 'string' || value === '') return null;
+      if (value.startsWith('/')) return value;
+      // An original URL: find its mirror path.
+      const origin = this.opts.mirrorOriginOf(request);
+      return site.mapper.toMirror(value, { origin: site.mapper.root, url: site.mapper.root.url + '/', mirrorOrigin: origin });
+    };
+    const url = toPath(body?.url);
+    const prefix = toPath(body?.prefix);
+    if (!url && !prefix) return json(400, { error: 'give "url" (one URL) or "prefix" (a path prefix), as a mirror path or an original URL' });
+    const purged = url ? await this.dropUrl(`${site.config.name} ${url}`) : await this.opts.store.deletePrefix(`${site.config.name} ${prefix}`);
+    return json(200, { purged, site: site.config.name, ...(url ? { url } : { prefix }) });
+  }
+
+  private primaryKey(site: string, request: Request): string {
+    const url = new URL(request.url);
+    return `${site} ${url.pathname}${url.search}`;
+  }
+
+  private async dropUrl(primary: string): Promise<number> {
+    const one = (await this.opts.store.delete(primary)) ? 1 : 0;
+    return one + (await this.opts.store.deletePrefix(`${primary}\n`));
+  }
+
+  private varyKey(primary: string, vary: string[], request: Request): string {
+    if (vary.length === 0) return primary;
+    const values = vary.map((name) => `${name}=${name === MIRROR_ORIGIN ? this.opts.mirrorOriginOf(request) : (request.headers.get(name) ?? '')}`);
+    return `${primary}\n${values.join('\n')}`;
+  }
+
+  private async lookup(primary: string, request: Request): Promise<{ entry: StoredResponse; key: string } | null> {
+    const record = await this.opts.store.get(primary);
+    if (!record) return null;
+    if (record.kind === 'response') return { entry: record, key: primary };
+    const key = this.varyKey(primary, record.vary, request);
+    const entry = await this.opts.store.get(key);
+    return entry?.kind === 'response' ? { entry, key } : null;
+  }
+
+  private async miss(request: Request, primary: string, waitUntil: WaitUntil): Promise<Response> {
+    // Coalesce per mirror host too: until the body is seen, it may name the host.
+    const key = `${primary}\n@${this.opts.mirrorOriginOf(request)}`;
+    let fill = this.inflight.get(key);
+    if (fill) {
+      const joined = await fill;
+      if (joined.shared && joined.broadcast.joinable) return this.respondFromFill(request, joined, 'MISS');
+      // Not shareable (uncacheable, too large): this reader asks the origin itself.
+      return this.respondFromFill(request, await this.startFill(request, primary, false, waitUntil), 'MISS');
+    }
+    fill = this.startFill(request, primary, false, waitUntil);
+    this.inflight.set(key, fill);
+    const settle = () => this.inflight.delete(key);
+    fill.then((f) => (f.shared ? f.broadcast.completed.then(settle) : settle()), settle);
+    return this.respondFromFill(request, await fill, 'MISS');
+  }
+
+  /** Asks the origin (through the pipeline) with a clean GET, and arranges storing the result. */
+  private async startFill(request: Request, primary: string, hasCredentials: boolean, waitUntil: WaitUntil, revalidating?: StoredResponse): Promise<Fill & { response?: Response }> {
+    const headers = new Headers(request.headers);
+    for (const name of ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range']) headers.delete(name);
+    if (revalidating) {
+      const stored = new Headers(revalidating.headers);
+      const etag = stored.get('etag');
+      const lastModified = stored.get('last-modified');
+      if (etag) headers.set('if-none-match', etag);
+      if (lastModified) headers.set('if-modified-since', lastModified);
+    }
+    const originRequest = new Request(request.url, { method: 'GET', headers, signal: request.signal });
+    const response = await this.opts.handle(originRequest);
+    const receivedAt = this.now();
+    const decision = storability(response.status, response.headers, hasCredentials, this.opts.config, receivedAt);
+    const length = Number(response.headers.get('content-length') ?? NaN);
+    if (!decision.store || !response.body || length > this.opts.config.maxEntryBytes) {
+      return { shared: false, response };
+    }
+    const status = response.status;
+    const responseHeaders = response.headers;
+    const broadcast = new BodyBroadcast(response.body.getReader(), this.opts.config.maxEntryBytes, (body) => {
+      if (body) waitUntil(this.storeBody(primary, request, status, responseHeaders, body, decision.freshness, receivedAt));
+    });
+    return { shared: true, status, headers: responseHeaders, broadcast };
+  }
+
+  private respondFromFill(request: Request, fill: Fill & { response?: Response }, state: 'MISS' | 'BYPASS'): Response {
+    if (!fill.shared) {
+      const response = fill.response!;
+      if (request.method === 'HEAD') response.body?.cancel().catch(() => {});
+      return withCacheHeaders(request.method === 'HEAD' ? new Response(null, response) : response, state, null);
+    }
+    const headers = new Headers(fill.headers);
+    if (request.method === 'HEAD') {
+      // The fill goes on for the cache; this reader wants headers only.
+      fill.broadcast.drain().catch(() => {});
+      return withCacheHeaders(new Response(null, { status: fill.status, headers }), state, null);
+    }
+    return withCacheHeaders(new Response(fill.broadcast.subscribe(), { status: fill.status, headers }), state, null);
+  }
+
+  private async storeBody(primary: string, request: Request, status: number, headers: Headers, body: Uint8Array, freshness: Freshness, receivedAt: number): Promise<void> {
+    const mirrorOrigin = this.opts.mirrorOriginOf(request);
+    const vary = varyNames(headers);
+    if (namesMirrorHost(body, headers, mirrorOrigin)) vary.push(MIRROR_ORIGIN);
+    const stored = new Headers(headers);
+    const initialAge = Number(stored.get('age')) || 0;
+    stored.delete('age');
+    const entry: StoredResponse = {
+      kind: 'response',
+      status,
+      headers: [...stored],
+      body,
+      storedAt: receivedAt,
+      initialAge,
+      ...deadlines(receivedAt, freshness),
+      public: freshness.public,
+      vary,
+    };
+    if (vary.length) {
+      await this.opts.store.set(primary, { kind: 'vary', vary, expiresAt: entry.staleIfErrorUntil });
+      await this.opts.store.set(this.varyKey(primary, vary, request), entry);
+    } else {
+      await this.opts.store.set(primary, entry);
+    }
+  }
+
+  private refreshInBackground(key: string, request: Request, waitUntil: WaitUntil): void {
+    if (this.refreshing.has(key)) return;
+    this.refreshing.add(key);
+    const primary = key.split('\n', 1)[0]!;
+    // Detached from the reader's request: it must finish even after the reader has gone.
+    const detached = new Request(request.url, { method: 'GET', headers: request.headers });
+    const work = this.startFill(detached, primary, false, waitUntil)
+      .then(async (fill) => {
+        if (fill.shared) await fill.broadcast.drain();
+        else await fill.response?.body?.cancel();
+      })
+      .catch(() => {})
+      .finally(() => this.refreshing.delete(key));
+    waitUntil(work);
+  }
+
+  private async revalidate(request: Request, key: string, primary: string, entry: StoredResponse, waitUntil: WaitUntil): Promise<Response> {
+    const now = this.now();
+    let fill: Fill & { response?: Response };
+    try {
+      fill = await this.startFill(request, primary, false, waitUntil, entry);
+    } catch {
+      if (now < entry.staleIfErrorUntil) return this.serve(request, entry, 'STALE');
+      throw new Error('origin failed during revalidation');
+    }
+    const status = fill.shared ? fill.status : fill.response!.status;
+    if (status === 304) {
+      // Still valid: refresh the stored copy's deadlines from the 304's headers.
+      const merged = new Headers(entry.headers);
+      const fresh = fill.shared ? fill.headers : fill.response!.headers;
+      for (const name of ['cache-control', 'expires', 'etag', 'last-modified', 'date']) {
+        const v = fresh.get(name);
+        if (v !== null) merged.set(name, v);
+      }
+      if (!fill.shared) fill.response!.body?.cancel().catch(() => {});
+      const decision = storability(entry.status, merged, false, this.opts.config, this.now());
+      if (decision.store) {
+        const renewed: StoredResponse = { ...entry, headers: [...merged], storedAt: this.now(), initialAge: 0, ...deadlines(this.now(), decision.freshness) };
+        waitUntil(this.opts.store.set(key, renewed));
+        return this.serve(request, renewed, 'REVALIDATED');
+      }
+      return this.serve(request, entry, 'REVALIDATED');
+    }
+    if (status >= 500 && now < entry.staleIfErrorUntil) {
+      if (fill.shared) fill.broadcast.subscribe().cancel().catch(() => {});
+      else fill.response!.body?.cancel().catch(() => {});
+      return this.serve(request, entry, 'STALE');
+    }
+    return this.respondFromFill(request, fill, 'MISS');
+  }
+
+  /** A stored response, answered with 304 when the reader's validators match. */
+  private serve(request: Request, entry: StoredResponse, state: 'HIT' | 'STALE' | 'REVALIDATED'): Response {
+    const headers = new Headers(entry.headers);
+    const age = entry.initialAge + Math.max(0, Math.floor((this.now() - entry.storedAt) / 1000));
+    if (notModified(request, headers)) {
+      return withCacheHeaders(new Response(null, { status: 304, headers: conditionalHeaders(headers) }), state, age);
+    }
+    const body = request.method === 'HEAD' || NULL_BODY_STATUS.has(entry.status) ? null : entry.body;
+    return withCacheHeaders(new Response(body as BodyInit | null, { status: entry.status, headers }), state, age);
+  }
+}
+
+function deadlines(at: number, f: Freshness): Pick<StoredResponse, 'freshUntil' | 'staleWhileRevalidateUntil' | 'staleIfErrorUntil'> {
+  const freshUntil = at + f.fresh * 1000;
+  return {
+    freshUntil,
+    staleWhileRevalidateUntil: freshUntil + f.staleWhileRevalidate * 1000,
+    staleIfErrorUntil: freshUntil + f.staleIfError * 1000,
+  };
+}
+
+function notModified(request: Request, headers: Headers): boolean {
+  const inm = request.headers.get('if-none-match');
+  if (inm !== null) return etagMatches(inm, headers.get('etag'));
+  const ims = request.headers.get('if-modified-since');
+  const lastModified = headers.get('last-modified');
+  if (ims === null || lastModified === null) return false;
+  const since = Date.parse(ims);
+  const modified = Date.parse(lastModified);
+  return !Number.isNaN(since) && !Number.isNaN(modified) && modified <= since;
+}
+
+function conditionalHeaders(headers: Headers): Headers {
+  const out = new Headers();
+  for (const name of ['cache-control', 'content-location', 'date', 'etag', 'expires', 'last-modified', 'vary']) {
+    const v = headers.get(name);
+    if (v !== null) out.set(name, v);
+  }
+  return out;
+}
+
+function withCacheHeaders(response: Response, state: string, age: number | null): Response {
+  let headers: Headers;
+  try {
+    response.headers.set('x-cache', state);
+    headers = response.headers;
+  } catch {
+    // Immutable headers (a fetched Response on Workers): copy once.
+    response = new Response(response.body, response);
+    headers = response.headers;
+    headers.set('x-cache', state);
+  }
+  if (age !== null) headers.set('age', String(age));
+  else headers.delete('age');
+  return response;
+}
+
+/** Whether a rewritten response names the mirror host (absolute mirror URLs in feeds, og: meta, scripts, headers). */
+function namesMirrorHost(body: Uint8Array, headers: Headers, mirrorOrigin: string): boolean {
+  const host = mirrorOrigin.slice(mirrorOrigin.indexOf('//') + 2);
+  for (const [, value] of headers) if (value.includes(host)) return true;
+  const needle = new TextEncoder().encode(host);
+  outer: for (let i = body.indexOf(needle[0]!); i >= 0 && i <= body.length - needle.length; i = body.indexOf(needle[0]!, i + 1)) {
+    for (let j = 1; j < needle.length; j++) if (body[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+function timingSafeEqual(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);
+  return diff === 0;
+}
