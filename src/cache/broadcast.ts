@@ -46,6 +46,9 @@ export class BodyBroadcast {
             controller.enqueue(this.chunks[i]!);
             reader.next++;
             this.trim();
+            // Caught up: read one chunk ahead, so the end of the body (and the cache store) is seen
+            // as soon as the origin finishes, not on this reader's next pull.
+            if (reader.next === this.first + this.chunks.length && !this.done && !this.failed) this.readMore().catch(() => {});
             return;
           }
           if (this.failed) {
