@@ -1,5 +1,6 @@
 import type { CacheConfig } from '../config/types.ts';
 import type { SiteRouter } from '../proxy/site-router.ts';
+import { withHeaders } from '../proxy/response-headers.ts';
 import { BodyBroadcast } from './broadcast.ts';
 import { etagMatches, storability, varyNames, type Freshness } from './policy.ts';
 import type { CacheStore, StoredResponse } from './store.ts';
@@ -305,19 +306,7 @@ function conditionalHeaders(headers: Headers): Headers {
 }
 
 function withCacheHeaders(response: Response, state: string, age: number | null): Response {
-  let headers: Headers;
-  try {
-    response.headers.set('x-cache', state);
-    headers = response.headers;
-  } catch {
-    // Immutable headers (a fetched Response on Workers): copy once.
-    response = new Response(response.body, response);
-    headers = response.headers;
-    headers.set('x-cache', state);
-  }
-  if (age !== null) headers.set('age', String(age));
-  else headers.delete('age');
-  return response;
+  return withHeaders(response, { 'x-cache': state, age: age === null ? null : String(age) });
 }
 
 /** Whether a rewritten response names the mirror host (absolute mirror URLs in feeds, og: meta, scripts, headers). */

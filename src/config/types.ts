@@ -1,7 +1,7 @@
 /** The configuration as written in JSON (see config/schema.json). */
 export interface MirrorConfigInput {
   $schema?: string;
-  server?: { trustForwardedProto?: boolean; originTimeout?: number };
+  server?: Partial<ServerConfig>;
   cache?: Partial<Omit<CacheConfig, 'overrides' | 'purgeToken'>> & { purgeToken?: string; overrides?: CacheOverride[] };
   sites: SiteConfigInput[];
 }
@@ -41,8 +41,26 @@ export interface SiteConfigInput {
 }
 
 /** The configuration after validation, with every default filled in. */
+export interface ServerConfig {
+  trustForwardedProto: boolean;
+  /** Seconds. */
+  originTimeout: number;
+  originConnectTimeout: number;
+  originIdleTimeout: number;
+  maxConcurrentOriginRequests: number;
+  originQueueTimeout: number;
+  maxUrlBytes: number;
+  maxHeaderBytes: number;
+  maxBodyBytes: number;
+  maxOriginHeaderBytes: number;
+  clientHeadersTimeout: number;
+  clientIdleTimeout: number;
+  shutdownTimeout: number;
+  robots: string;
+}
+
 export interface MirrorConfig {
-  server: { trustForwardedProto: boolean; originTimeout: number };
+  server: ServerConfig;
   cache: CacheConfig;
   sites: SiteConfig[];
 }

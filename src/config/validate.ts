@@ -1,5 +1,5 @@
 import schema from '../../config/schema.json' with { type: 'json' };
-import type { MirrorConfig, MirrorConfigInput, OriginConfig, SiteConfig } from './types.ts';
+import type { MirrorConfig, MirrorConfigInput, OriginConfig, ServerConfig, SiteConfig } from './types.ts';
 
 /**
  * Validates a parsed config against config/schema.json (the one source of field names and types),
@@ -191,6 +191,23 @@ function resolveSite(s: SiteConfigInput): SiteConfig {
   };
 }
 
+export const SERVER_DEFAULTS: ServerConfig = {
+  trustForwardedProto: false,
+  originTimeout: 30,
+  originConnectTimeout: 10,
+  originIdleTimeout: 60,
+  maxConcurrentOriginRequests: 64,
+  originQueueTimeout: 10,
+  maxUrlBytes: 8192,
+  maxHeaderBytes: 16384,
+  maxBodyBytes: 10 * 1024 * 1024,
+  maxOriginHeaderBytes: 64 * 1024,
+  clientHeadersTimeout: 20,
+  clientIdleTimeout: 5,
+  shutdownTimeout: 10,
+  robots: 'noindex, nofollow',
+};
+
 export function validateConfig(input: unknown): ValidationResult {
   const errors: string[] = [];
   walk(schema as SchemaNode, input, '', errors);
@@ -212,10 +229,7 @@ export function validateConfig(input: unknown): ValidationResult {
   return {
     ok: true,
     config: {
-      server: {
-        trustForwardedProto: cfg.server?.trustForwardedProto ?? false,
-        originTimeout: cfg.server?.originTimeout ?? 30,
-      },
+      server: { ...SERVER_DEFAULTS, ...cfg.server },
       cache: {
         enabled: cfg.cache?.enabled ?? true,
         maxBytes: cfg.cache?.maxBytes ?? 256 * 1024 * 1024,

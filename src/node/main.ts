@@ -46,9 +46,13 @@ async function main(): Promise<void> {
   }
   const server = await startNodeServer({ config, port, host: args.host ?? process.env.HOST ?? '0.0.0.0' });
   console.log(`edgemirror: serving ${config.sites.map((s) => s.name).join(', ')} on ${server.url} (config ${configPath})`);
-  const stop = () => {
-    server.close().then(() => process.exit(0));
-    setTimeout(() => process.exit(0), 10_000).unref();
+  const stop = (signal: string) => {
+    const seconds = config.server.shutdownTimeout;
+    console.log(`edgemirror: ${signal}: no new connections; finishing in-flight responses (up to ${seconds} s)`);
+    server.shutdown(seconds * 1000).then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

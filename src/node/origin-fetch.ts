@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { Agent, request } from 'undici';
-import type { OriginFetch } from '../proxy/origin-fetch.ts';
+import { OriginTimeoutError, type OriginFetch } from '../proxy/origin-fetch.ts';
 import { readableToWeb } from './node-streams.ts';
 
 /**
@@ -11,6 +11,9 @@ import { readableToWeb } from './node-streams.ts';
 export interface NodeOriginFetchOptions {
   /** Milliseconds without a body byte before the origin response is abandoned. */
   bodyTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Largest origin response header block; larger fails the request (502). */
+  maxHeaderBytes?: number;
 }
 
 const DECODERS: Record<string, () => zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress> = {
@@ -23,21 +26,29 @@ const DECODERS: Record<string, () => zlib.Gunzip | zlib.Inflate | zlib.BrotliDec
 export function createNodeOriginFetch(options: NodeOriginFetchOptions = {}): OriginFetch & { close(): Promise<void> } {
   const agent = new Agent({
     keepAliveTimeout: 10_000,
-    connect: { timeout: 10_000 },
+    connect: { timeout: options.connectTimeoutMs ?? 10_000 },
     headersTimeout: 0, // the pipeline's originTimeout governs waiting for headers
     bodyTimeout: options.bodyTimeoutMs ?? 60_000,
+    maxHeaderSize: options.maxHeaderBytes ?? 64 * 1024,
   });
 
   const fetchOrigin = async (req: Parameters<OriginFetch>[0]) => {
     const headers: Record<string, string> = {};
     for (const [name, value] of req.headers) headers[name] = value;
-    const res = await request(req.url, {
-      method: req.method as 'GET',
-      headers,
-      body: req.body ? Readable.fromWeb(req.body as import('node:stream/web').ReadableStream) : null,
-      signal: req.signal,
-      dispatcher: agent,
-    });
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(req.url, {
+        method: req.method as 'GET',
+        headers,
+        body: req.body ? Readable.fromWeb(req.body as import('node:stream/web').ReadableStream) : null,
+        signal: req.signal,
+        dispatcher: agent,
+      });
+    } catch (err) {
+      // A connection that could not be made in time is a timeout (504), not an unreachable origin (502).
+      if ((err as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT') throw new OriginTimeoutError(Math.round((options.connectTimeoutMs ?? 10_000) / 1000));
+      throw err;
+    }
     // Copy into a global Headers: @hono/node-server drops headers of npm undici's own Headers class.
     const out = new Headers();
     for (const [name, value] of Object.entries(res.headers)) {

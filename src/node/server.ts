@@ -15,29 +15,55 @@ export interface RunningServer {
   /** e.g. http://127.0.0.1:8787 */
   url: string;
   port: number;
+  /** Stops at once: open connections are cut. */
   close(): Promise<void>;
+  /** Stops accepting, lets in-flight responses finish for up to `timeoutMs`, then cuts what is left. */
+  shutdown(timeoutMs: number): Promise<void>;
 }
 
 /** Starts the mirror on Node: Hono on @hono/node-server, undici to the origins, WASM lol-html for HTML. */
 export async function startNodeServer(options: NodeServerOptions): Promise<RunningServer> {
-  const fetchOrigin = createNodeOriginFetch({ bodyTimeoutMs: options.config.server.originTimeout * 2000 });
+  const limits = options.config.server;
+  const fetchOrigin = createNodeOriginFetch({
+    bodyTimeoutMs: limits.originIdleTimeout * 1000,
+    connectTimeoutMs: limits.originConnectTimeout * 1000,
+    maxHeaderBytes: limits.maxOriginHeaderBytes,
+  });
   const { app } = createNodeApp(options.config, fetchOrigin, new WasmHtmlEngine());
   const host = options.host ?? '127.0.0.1';
   const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: options.port ?? 8787, hostname: host }, () => resolve(s));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: options.port ?? 8787,
+        hostname: host,
+        serverOptions: {
+          maxHeaderSize: limits.maxHeaderBytes, // larger header blocks: 431
+          headersTimeout: limits.clientHeadersTimeout * 1000, // slowloris: 408 and close
+          requestTimeout: (limits.clientHeadersTimeout + limits.originTimeout) * 1000,
+          keepAliveTimeout: limits.clientIdleTimeout * 1000,
+          // How often header/request timeouts are checked (Node's default is 30 s).
+          connectionsCheckingInterval: 1000,
+        },
+      },
+      () => resolve(s),
+    );
     s.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
-  return {
-    url: `http://${shownHost}:${port}`,
-    port,
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        (server as import('node:http').Server).closeAllConnections?.();
-      });
-      await fetchOrigin.close();
-    },
-  };
+  async function shutdown(timeoutMs: number): Promise<void> {
+    const http = server as import('node:http').Server;
+    const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+    http.closeIdleConnections();
+    if (timeoutMs === 0) http.closeAllConnections();
+    const timer = setTimeout(() => http.closeAllConnections(), timeoutMs);
+    // Keep-alive connections that turn idle after their last response are closed as they do.
+    const idle = setInterval(() => http.closeIdleConnections(), 50);
+    await closed;
+    clearTimeout(timer);
+    clearInterval(idle);
+    await fetchOrigin.close();
+  }
+  return { url: `http://${shownHost}:${port}`, port, close: () => shutdown(0), shutdown };
 }

@@ -8,6 +8,7 @@ import type { HtmlEngine } from '../rewrite/html-engine.ts';
 import { registerHtmlRules } from '../rewrite/html-rules.ts';
 import { concatBytes, peek, rewriteTextStream, stringStream, tokenBoundedRewriter, type TextRewriter } from '../rewrite/streams.ts';
 import { errorPage } from './error-page.ts';
+import { limitBody, onStreamEnd, Slots } from './limits.ts';
 import { OriginTimeoutError, type OriginFetch, type OriginResponse } from './origin-fetch.ts';
 import { SiteRouter, type Site } from './site-router.ts';
 
@@ -50,7 +51,8 @@ const UNSUPPORTED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 export function createMirror(deps: MirrorDeps): Mirror {
   const router = new SiteRouter(deps.config);
-  const { trustForwardedProto, originTimeout } = deps.config.server;
+  const { trustForwardedProto, originTimeout, maxBodyBytes, maxConcurrentOriginRequests, originQueueTimeout } = deps.config.server;
+  const slots = new Map<Site, Slots>(router.sites.map((site) => [site, new Slots(maxConcurrentOriginRequests, originQueueTimeout)]));
 
   function mirrorOriginOf(request: Request, url = new URL(request.url)): string {
     let scheme = url.protocol;
@@ -74,30 +76,47 @@ export function createMirror(deps: MirrorDeps): Mirror {
     if (!site) return errorPage(421, 'Misdirected Request', 'This mirror does not serve that host name.');
     const { origin, path } = site.mapper.toOrigin(url.pathname + url.search);
     const doc: DocContext = { origin, url: origin.url + path, mirrorOrigin: mirrorOriginOf(request, url) };
+    const declaredLength = Number(request.headers.get('content-length') ?? 0);
+    if (declaredLength > maxBodyBytes) return errorPage(413, 'Payload Too Large', `Request bodies are limited to ${maxBodyBytes} bytes.`);
 
     // ── upstream request ──
     const controller = new AbortController();
     const onClientAbort = () => controller.abort(request.signal.reason);
     if (request.signal.aborted) onClientAbort();
     else request.signal.addEventListener('abort', onClientAbort, { once: true });
+    let release: () => void;
+    try {
+      release = await slots.get(site)!.acquire(controller.signal);
+    } catch (err) {
+      return errorPage(503, 'Service Unavailable', 'The mirror is busy; please try again in a moment.', doc.url, { 'retry-after': '5' });
+    }
     const timer = setTimeout(() => controller.abort(new OriginTimeoutError(originTimeout)), originTimeout * 1000);
     let upstream: OriginResponse;
     try {
+      const body = request.method === 'GET' || request.method === 'HEAD' || !request.body ? null : limitBody(request.body, maxBodyBytes);
       upstream = await deps.fetchOrigin({
         url: origin.connectTo + path,
         method: request.method,
         headers: originRequestHeaders(request.headers, { mapper: site.mapper, origin, mirrorOrigin: doc.mirrorOrigin }),
-        body: request.method === 'GET' || request.method === 'HEAD' ? null : request.body,
+        body,
         signal: controller.signal,
       });
     } catch (err) {
-      const timedOut = controller.signal.reason instanceof OriginTimeoutError || (err as { name?: string })?.name === 'OriginTimeoutError';
+      release();
+      const name = (err as { name?: string })?.name;
+      if (name === 'PayloadTooLargeError' || (err as { cause?: { name?: string } })?.cause?.name === 'PayloadTooLargeError') {
+        return errorPage(413, 'Payload Too Large', `Request bodies are limited to ${maxBodyBytes} bytes.`);
+      }
+      const timedOut = controller.signal.reason instanceof OriginTimeoutError || name === 'OriginTimeoutError';
       return timedOut
         ? errorPage(504, 'Gateway Timeout', `The original site did not answer within ${originTimeout} seconds.`, doc.url)
         : errorPage(502, 'Bad Gateway', 'The original site could not be reached.', doc.url);
     } finally {
       clearTimeout(timer);
     }
+    // The slot is held until the origin body is done: streaming bodies occupy origin connections too.
+    if (upstream.body) upstream.body = onStreamEnd(upstream.body, release);
+    else release();
 
     // ── response filter ──
     const headers = mirrorResponseHeaders(upstream.headers, site.mapper, doc);

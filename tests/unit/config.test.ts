@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { parseConfig, validateConfig } from '../../src/config/validate.ts';
+import { parseConfig, SERVER_DEFAULTS, validateConfig } from '../../src/config/validate.ts';
 import schema from '../../config/schema.json' with { type: 'json' };
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -15,7 +15,9 @@ describe('config validation', () => {
     const r = validateConfig(good());
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.config.server).toEqual({ trustForwardedProto: false, originTimeout: 30 });
+    expect(r.config.server).toEqual(SERVER_DEFAULTS);
+    expect(r.config.server.originTimeout).toBe(30);
+    expect(r.config.cache.enabled).toBe(true);
     const site = r.config.sites[0]!;
     expect(site.origins.map((o) => o.mount)).toEqual(['/', '/_i/']);
     expect(site.nav.map((n) => n.label)).toEqual(['首页', '评论', '专题', '禁闻', '禁书', '翻墙']);
