@@ -1,3 +1,4 @@
+import * as WasmModule from 'html-rewriter-wasm';
 import { HTMLRewriter as WasmRewriter } from 'html-rewriter-wasm';
 import type { DocumentHandlers, ElementHandlers, HtmlEngine, HtmlHandlerRegistry } from '../rewrite/html-engine.ts';
 
@@ -62,6 +63,11 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
 }
 
 export class WasmHtmlEngine implements HtmlEngine {
+  /** Bytes of WASM memory in use by lol-html (it only grows: flat after warm-up means no leak). */
+  static memoryBytes(): number {
+    return (WasmModule as unknown as { __wasm: { memory: WebAssembly.Memory } }).__wasm.memory.buffer.byteLength;
+  }
+
   rewrite(body: ReadableStream<Uint8Array>, register: (registry: HtmlHandlerRegistry) => void): ReadableStream<Uint8Array> {
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
