@@ -56,6 +56,12 @@ export function originRequestHeaders(incoming: Headers, ctx: OriginRequestContex
   dropHopByHop(headers);
   for (const name of READER_IDENTIFYING) headers.delete(name);
   for (const name of [...headers.keys()]) if (name.startsWith('x-forwarded-')) headers.delete(name);
+  const cookie = headers.get('cookie');
+  if (cookie) {
+    const kept = withoutMirrorCookies(cookie);
+    if (kept) headers.set('cookie', kept);
+    else headers.delete('cookie');
+  }
   headers.set('host', ctx.origin.host);
   // The fetcher decodes these; asking for other encodings would hand the rewriter bytes it cannot read.
   headers.set('accept-encoding', 'gzip, deflate, br');
@@ -71,6 +77,17 @@ export function originRequestHeaders(incoming: Headers, ctx: OriginRequestContex
     else headers.delete('origin');
   }
   return headers;
+}
+
+/** Cookies that the mirror's own CDN (Cloudflare) sets on the mirror host: they belong to no origin. */
+const MIRROR_COOKIE = /^(__cf|cf_|_cfuvid$)/;
+
+function withoutMirrorCookies(cookie: string): string {
+  return cookie
+    .split(';')
+    .map((c) => c.trim())
+    .filter((c) => c && !MIRROR_COOKIE.test(c.slice(0, c.indexOf('=') >>> 0)))
+    .join('; ');
 }
 
 const LINK_TARGET = /<([^>]*)>/g;
