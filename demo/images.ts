@@ -32,16 +32,17 @@ function svg(width: number, height: number, inner: string): DemoImage {
 
 function photo(label: string, hue: number, w: number, h: number): DemoImage {
   const size = Math.round(Math.min(w / 12, h / 6));
+  const y = (f: number) => Math.round(h * f);
   return svg(
     w,
     h,
     `<defs><linearGradient id="g" x1="0" y1="0" x2="0" y2="1">` +
       `<stop offset="0" stop-color="hsl(${hue},60%,70%)"/><stop offset="1" stop-color="hsl(${hue},55%,40%)"/></linearGradient></defs>` +
       `<rect width="${w}" height="${h}" fill="url(#g)"/>` +
-      `<circle cx="${w * 0.8}" cy="${h * 0.25}" r="${h * 0.12}" fill="hsl(50,95%,80%)" opacity=".85"/>` +
-      `<path d="M0 ${h * 0.75} Q ${w * 0.25} ${h * 0.55} ${w * 0.5} ${h * 0.72} T ${w} ${h * 0.68} V ${h} H 0 Z" fill="hsl(${hue},45%,28%)" opacity=".7"/>` +
+      `<circle cx="${Math.round(w * 0.8)}" cy="${y(0.25)}" r="${y(0.12)}" fill="hsl(50,95%,80%)" opacity=".85"/>` +
+      `<path d="M0 ${y(0.75)} Q ${Math.round(w / 4)} ${y(0.55)} ${Math.round(w / 2)} ${y(0.72)} T ${w} ${y(0.68)} V ${h} H 0 Z" fill="hsl(${hue},45%,28%)" opacity=".7"/>` +
       `<text x="50%" y="48%" text-anchor="middle" font-family="${FONT}" font-size="${size}" fill="#fff" font-weight="bold">${xmlEscape(label)}</text>` +
-      `<text x="50%" y="${48 + 100 / 6 * 0.9}%" text-anchor="middle" font-family="${FONT}" font-size="${Math.round(size / 2.2)}" fill="#fff" opacity=".85">演示图片 ${w}×${h}</text>`,
+      `<text x="50%" y="64%" text-anchor="middle" font-family="${FONT}" font-size="${Math.round(size / 2.2)}" fill="#fff" opacity=".85">演示图片 ${w}×${h}</text>`,
   );
 }
 
