@@ -1,5 +1,6 @@
 import type { CacheConfig } from '../config/types.ts';
 import type { SiteRouter } from '../proxy/site-router.ts';
+import type { RequestTrace } from '../observe/observer.ts';
 import { withHeaders } from '../proxy/response-headers.ts';
 import { BodyBroadcast } from './broadcast.ts';
 import { etagMatches, storability, varyNames, type Freshness } from './policy.ts';
@@ -15,7 +16,7 @@ export interface HttpCacheOptions {
   store: CacheStore;
   router: SiteRouter;
   /** The mirror pipeline. */
-  handle(request: Request): Promise<Response>;
+  handle(request: Request, trace?: RequestTrace): Promise<Response>;
   /** The mirror's scheme + host for a request (responses naming it are stored per mirror host). */
   mirrorOriginOf(request: Request): string;
   now?: () => number;
@@ -40,12 +41,12 @@ export class HttpCache {
     this.now = opts.now ?? Date.now;
   }
 
-  async handle(request: Request, waitUntil: WaitUntil = () => {}): Promise<Response> {
+  async handle(request: Request, waitUntil: WaitUntil = () => {}, trace?: RequestTrace): Promise<Response> {
     const { config } = this.opts;
     const site = this.opts.router.route(request.headers.get('host'));
     const method = request.method;
     if (!config.enabled || !site || request.headers.has('range') || (method !== 'GET' && method !== 'HEAD')) {
-      const response = await this.opts.handle(request);
+      const response = await this.opts.handle(request, trace);
       if (site && config.enabled && UNSAFE.has(method) && response.status < 400) {
         // A successful unsafe request invalidates what the cache holds for that URL (RFC 9111 §4.4).
         waitUntil(this.dropUrl(this.primaryKey(site.config.name, request)));
@@ -64,13 +65,13 @@ export class HttpCache {
         this.refreshInBackground(key, request, waitUntil);
         return this.serve(request, entry, 'STALE');
       }
-      return this.revalidate(request, key, primary, entry, waitUntil);
+      return this.revalidate(request, key, primary, entry, waitUntil, trace);
     }
     if (hasCredentials) {
       // Possibly personal: not coalesced with others; stored only if the origin says `public`.
-      return this.respondFromFill(request, await this.startFill(request, primary, true, waitUntil), 'BYPASS');
+      return this.respondFromFill(request, await this.startFill(request, primary, true, waitUntil, undefined, trace), 'BYPASS');
     }
-    return this.miss(request, primary, waitUntil);
+    return this.miss(request, primary, waitUntil, trace);
   }
 
   /** POST /_mirror/purge — {"url": "/path"} drops one URL (all its variants), {"prefix": "/gb/"} a path prefix. */
@@ -128,7 +129,7 @@ export class HttpCache {
     return entry?.kind === 'response' ? { entry, key } : null;
   }
 
-  private async miss(request: Request, primary: string, waitUntil: WaitUntil): Promise<Response> {
+  private async miss(request: Request, primary: string, waitUntil: WaitUntil, trace?: RequestTrace): Promise<Response> {
     // Coalesce per mirror host too: until the body is seen, it may name the host.
     const key = `${primary}\n@${this.opts.mirrorOriginOf(request)}`;
     let fill = this.inflight.get(key);
@@ -136,9 +137,9 @@ export class HttpCache {
       const joined = await fill;
       if (joined.shared && joined.broadcast.joinable) return this.respondFromFill(request, joined, 'MISS');
       // Not shareable (uncacheable, too large): this reader asks the origin itself.
-      return this.respondFromFill(request, await this.startFill(request, primary, false, waitUntil), 'MISS');
+      return this.respondFromFill(request, await this.startFill(request, primary, false, waitUntil, undefined, trace), 'MISS');
     }
-    fill = this.startFill(request, primary, false, waitUntil);
+    fill = this.startFill(request, primary, false, waitUntil, undefined, trace);
     this.inflight.set(key, fill);
     const settle = () => this.inflight.delete(key);
     fill.then((f) => (f.shared ? f.broadcast.completed.then(settle) : settle()), settle);
@@ -146,7 +147,14 @@ export class HttpCache {
   }
 
   /** Asks the origin (through the pipeline) with a clean GET, and arranges storing the result. */
-  private async startFill(request: Request, primary: string, hasCredentials: boolean, waitUntil: WaitUntil, revalidating?: StoredResponse): Promise<Fill & { response?: Response }> {
+  private async startFill(
+    request: Request,
+    primary: string,
+    hasCredentials: boolean,
+    waitUntil: WaitUntil,
+    revalidating?: StoredResponse,
+    trace?: RequestTrace,
+  ): Promise<Fill & { response?: Response }> {
     const headers = new Headers(request.headers);
     for (const name of ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range']) headers.delete(name);
     if (revalidating) {
@@ -157,7 +165,7 @@ export class HttpCache {
       if (lastModified) headers.set('if-modified-since', lastModified);
     }
     const originRequest = new Request(request.url, { method: 'GET', headers, signal: request.signal });
-    const response = await this.opts.handle(originRequest);
+    const response = await this.opts.handle(originRequest, trace);
     const receivedAt = this.now();
     const decision = storability(response.status, response.headers, hasCredentials, this.opts.config, receivedAt);
     const length = Number(response.headers.get('content-length') ?? NaN);
@@ -229,11 +237,11 @@ export class HttpCache {
     waitUntil(work);
   }
 
-  private async revalidate(request: Request, key: string, primary: string, entry: StoredResponse, waitUntil: WaitUntil): Promise<Response> {
+  private async revalidate(request: Request, key: string, primary: string, entry: StoredResponse, waitUntil: WaitUntil, trace?: RequestTrace): Promise<Response> {
     const now = this.now();
     let fill: Fill & { response?: Response };
     try {
-      fill = await this.startFill(request, primary, false, waitUntil, entry);
+      fill = await this.startFill(request, primary, false, waitUntil, entry, trace);
     } catch {
       if (now < entry.staleIfErrorUntil) return this.serve(request, entry, 'STALE');
       throw new Error('origin failed during revalidation');

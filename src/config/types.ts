@@ -57,6 +57,8 @@ export interface ServerConfig {
   clientIdleTimeout: number;
   shutdownTimeout: number;
   robots: string;
+  accessLog: 'auto' | 'json' | 'pretty' | 'off';
+  logClientIp: boolean;
 }
 
 export interface MirrorConfig {

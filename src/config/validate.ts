@@ -206,6 +206,8 @@ export const SERVER_DEFAULTS: ServerConfig = {
   clientIdleTimeout: 5,
   shutdownTimeout: 10,
   robots: 'noindex, nofollow',
+  accessLog: 'auto',
+  logClientIp: false,
 };
 
 export function validateConfig(input: unknown): ValidationResult {

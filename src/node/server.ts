@@ -1,6 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { MirrorConfig } from '../config/types.ts';
+import { Observer } from '../observe/observer.ts';
+import type { MirrorApp } from '../proxy/mirror-app.ts';
+import { createAccessLog } from './access-log.ts';
 import { createNodeApp } from './app.ts';
 import { createNodeOriginFetch } from './origin-fetch.ts';
 import { WasmHtmlEngine } from './wasm-html-engine.ts';
@@ -9,12 +12,15 @@ export interface NodeServerOptions {
   config: MirrorConfig;
   port?: number;
   host?: string;
+  /** false: no access log (tests); otherwise per config server.accessLog. */
+  accessLog?: boolean;
 }
 
 export interface RunningServer {
   /** e.g. http://127.0.0.1:8787 */
   url: string;
   port: number;
+  mirror: MirrorApp;
   /** Stops at once: open connections are cut. */
   close(): Promise<void>;
   /** Stops accepting, lets in-flight responses finish for up to `timeoutMs`, then cuts what is left. */
@@ -29,7 +35,12 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     connectTimeoutMs: limits.originConnectTimeout * 1000,
     maxHeaderBytes: limits.maxOriginHeaderBytes,
   });
-  const { app } = createNodeApp(options.config, fetchOrigin, new WasmHtmlEngine());
+  const observer = new Observer(
+    options.config.sites.map((s) => s.name),
+    { log: options.accessLog === false ? undefined : createAccessLog(options.config.server.accessLog) },
+  );
+  const engine = new WasmHtmlEngine({ onRewriteTime: (seconds) => observer.rewriteTime(seconds) });
+  const { app, mirror } = createNodeApp(options.config, fetchOrigin, engine, observer);
   const host = options.host ?? '127.0.0.1';
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve(
@@ -50,6 +61,10 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     );
     s.once('error', reject);
   });
+  server.on('connection', (socket) => {
+    observer.connectionOpened();
+    socket.once('close', () => observer.connectionClosed());
+  });
   const { port } = server.address() as AddressInfo;
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   async function shutdown(timeoutMs: number): Promise<void> {
@@ -65,5 +80,5 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     clearInterval(idle);
     await fetchOrigin.close();
   }
-  return { url: `http://${shownHost}:${port}`, port, close: () => shutdown(0), shutdown };
+  return { url: `http://${shownHost}:${port}`, port, mirror, close: () => shutdown(0), shutdown };
 }

@@ -63,6 +63,8 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
 }
 
 export class WasmHtmlEngine implements HtmlEngine {
+  constructor(private readonly options: { onRewriteTime?: (seconds: number) => void } = {}) {}
+
   /** Bytes of WASM memory in use by lol-html (it only grows: flat after warm-up means no leak). */
   static memoryBytes(): number {
     return (WasmModule as unknown as { __wasm: { memory: WebAssembly.Memory } }).__wasm.memory.buffer.byteLength;
@@ -95,6 +97,7 @@ export class WasmHtmlEngine implements HtmlEngine {
       throw err;
     }
     const reader = body.getReader();
+    const onRewriteTime = this.options.onRewriteTime;
     const takePending = (): Uint8Array | null => {
       if (pendingBytes === 0) return null;
       const out = concat(pending, pendingBytes);
@@ -119,7 +122,9 @@ export class WasmHtmlEngine implements HtmlEngine {
               free();
               return;
             }
+            const t0 = onRewriteTime ? performance.now() : 0;
             await rewriter.write(value);
+            if (onRewriteTime) onRewriteTime((performance.now() - t0) / 1000);
             const out = takePending();
             if (out) {
               controller.enqueue(out);

@@ -108,10 +108,17 @@ function once(fn: () => void): () => void {
   };
 }
 
-/** Calls `onEnd` once when a body stream ends, fails or is cancelled. */
-export function onStreamEnd(body: ReadableStream<Uint8Array>, onEnd: () => void): ReadableStream<Uint8Array> {
+/** Calls `onEnd` once, with the bytes that passed, when a body stream ends, fails or is cancelled. */
+export function onStreamEnd(body: ReadableStream<Uint8Array>, onEnd: (bytes: number) => void): ReadableStream<Uint8Array> {
   const reader = body.getReader();
-  const end = once(onEnd);
+  let bytes = 0;
+  let ended = false;
+  const end = () => {
+    if (!ended) {
+      ended = true;
+      onEnd(bytes);
+    }
+  };
   return new ReadableStream({
     async pull(controller) {
       try {
@@ -119,7 +126,10 @@ export function onStreamEnd(body: ReadableStream<Uint8Array>, onEnd: () => void)
         if (done) {
           end();
           controller.close();
-        } else controller.enqueue(value);
+        } else {
+          bytes += value.length;
+          controller.enqueue(value);
+        }
       } catch (err) {
         end();
         controller.error(err);

@@ -10,6 +10,7 @@ import { concatBytes, peek, rewriteTextStream, stringStream, tokenBoundedRewrite
 import { errorPage } from './error-page.ts';
 import { limitBody, onStreamEnd, Slots } from './limits.ts';
 import { OriginTimeoutError, type OriginFetch, type OriginResponse } from './origin-fetch.ts';
+import type { Observer, RequestTrace } from '../observe/observer.ts';
 import { SiteRouter, type Site } from './site-router.ts';
 
 /**
@@ -21,10 +22,12 @@ export interface MirrorDeps {
   config: MirrorConfig;
   fetchOrigin: OriginFetch;
   html: HtmlEngine;
+  observer?: Observer;
 }
 
 export interface Mirror {
-  handle(request: Request): Promise<Response>;
+  /** `trace`, when given, is filled in with the site and the origin's status and time. */
+  handle(request: Request, trace?: RequestTrace): Promise<Response>;
   /** The mirror's scheme + host as the reader sees it, for absolute mirror URLs. */
   mirrorOriginOf(request: Request): string;
   readonly router: SiteRouter;
@@ -63,7 +66,7 @@ export function createMirror(deps: MirrorDeps): Mirror {
     return `${scheme}//${url.host}`;
   }
 
-  async function handle(request: Request): Promise<Response> {
+  async function handle(request: Request, trace?: RequestTrace): Promise<Response> {
     // ── request filter ──
     if (UNSUPPORTED_METHODS.has(request.method)) return errorPage(405, 'Method Not Allowed', `${request.method} is not supported by this mirror.`);
     let url: URL;
@@ -74,6 +77,8 @@ export function createMirror(deps: MirrorDeps): Mirror {
     }
     const site = router.route(request.headers.get('host') ?? url.host);
     if (!site) return errorPage(421, 'Misdirected Request', 'This mirror does not serve that host name.');
+    const siteName = site.config.name;
+    if (trace) trace.site = siteName;
     const { origin, path } = site.mapper.toOrigin(url.pathname + url.search);
     const doc: DocContext = { origin, url: origin.url + path, mirrorOrigin: mirrorOriginOf(request, url) };
     const declaredLength = Number(request.headers.get('content-length') ?? 0);
@@ -91,6 +96,7 @@ export function createMirror(deps: MirrorDeps): Mirror {
       return errorPage(503, 'Service Unavailable', 'The mirror is busy; please try again in a moment.', doc.url, { 'retry-after': '5' });
     }
     const timer = setTimeout(() => controller.abort(new OriginTimeoutError(originTimeout)), originTimeout * 1000);
+    const started = Date.now();
     let upstream: OriginResponse;
     try {
       const body = request.method === 'GET' || request.method === 'HEAD' || !request.body ? null : limitBody(request.body, maxBodyBytes);
@@ -104,6 +110,7 @@ export function createMirror(deps: MirrorDeps): Mirror {
     } catch (err) {
       release();
       const name = (err as { name?: string })?.name;
+      if (!request.signal.aborted) deps.observer?.originDone(siteName, { error: String((err as Error)?.message ?? err), ms: Date.now() - started, url: doc.url });
       if (name === 'PayloadTooLargeError' || (err as { cause?: { name?: string } })?.cause?.name === 'PayloadTooLargeError') {
         return errorPage(413, 'Payload Too Large', `Request bodies are limited to ${maxBodyBytes} bytes.`);
       }
@@ -114,9 +121,19 @@ export function createMirror(deps: MirrorDeps): Mirror {
     } finally {
       clearTimeout(timer);
     }
+    const originMs = Date.now() - started;
+    deps.observer?.originDone(siteName, { status: upstream.status, ms: originMs, url: doc.url });
+    if (trace) {
+      trace.originStatus = upstream.status;
+      trace.originMs = originMs;
+    }
     // The slot is held until the origin body is done: streaming bodies occupy origin connections too.
-    if (upstream.body) upstream.body = onStreamEnd(upstream.body, release);
-    else release();
+    if (upstream.body) {
+      upstream.body = onStreamEnd(upstream.body, (bytes) => {
+        release();
+        deps.observer?.originBytes(siteName, bytes);
+      });
+    } else release();
 
     // ── response filter ──
     const headers = mirrorResponseHeaders(upstream.headers, site.mapper, doc);
@@ -161,8 +178,9 @@ export function createMirror(deps: MirrorDeps): Mirror {
     const transcoded = charset !== 'utf-8' && canonicalCharset(charset) !== null;
     if (transcoded) body = rewriteTextStream(body, charset, IDENTITY_TEXT);
     setCharset(headers, 'utf-8');
+    const onLeak = deps.observer ? (host: string) => deps.observer!.leak(site.config.name, host) : undefined;
     return deps.html.rewrite(body, (registry) =>
-      registerHtmlRules(registry, { mapper: site.mapper, site: site.config, doc, mode: 'page', transcodedToUtf8: transcoded }),
+      registerHtmlRules(registry, { mapper: site.mapper, site: site.config, doc, mode: 'page', transcodedToUtf8: transcoded, onLeak }),
     );
   }
 
