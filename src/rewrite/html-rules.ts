@@ -18,6 +18,16 @@ export interface HtmlRewriteOptions {
   mode: 'page' | 'fragment';
   /** The page was transcoded to UTF-8 on its way in: its charset declarations must say so. */
   transcodedToUtf8: boolean;
+  /** Told the host of each absolute resource URL (not a link) left pointing at an unmirrored host. */
+  onLeak?: (host: string) => void;
+}
+
+const ABSOLUTE_HOST = /^\s*(?:https?:)?\/\/([^/?#\\\s]+)/i;
+
+/** Reports a resource URL that stays absolute on another host: operators mount such asset hosts. */
+function reportLeak(value: string, opts: HtmlRewriteOptions): void {
+  const host = ABSOLUTE_HOST.exec(value)?.[1];
+  if (host) opts.onLeak!(host.toLowerCase());
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -48,11 +58,24 @@ function rewriteValue(kind: AttributeKind, value: string, opts: HtmlRewriteOptio
       return rewriteSrcset(value, mapUrl);
     case 'url-or-css':
     case 'css': {
-      if (kind === 'url-or-css' && !/^\s*url\(/i.test(value)) return mapUrl(value);
-      const out = rewriteCss(value, mapUrl);
-      return out === value ? null : out;
+      const css = decodeQuoteReferences(value);
+      if (kind === 'url-or-css' && !/^\s*url\(/i.test(css)) return mapUrl(value);
+      const out = rewriteCss(css, mapUrl);
+      return out === css ? null : out;
     }
   }
+}
+
+/**
+ * Attribute values come from lol-html as written, character references not decoded
+ * (cloudflare/lol-html#131). `style="background:url(&quot;…&quot;)"`, as editors and DOM
+ * serialisation write it, is a quoted URL to the browser: decode the quote references before the
+ * CSS scan (setAttribute escapes `"` again), or the URL is not seen and the image leaks.
+ */
+const QUOTE_REFERENCE = /&(?:quot;|QUOT;|quot(?![\w=])|apos;|#0*(?:34|39)(?![0-9]);?|#[xX]0*(?:22|27)(?![0-9a-fA-F]);?)/g;
+function decodeQuoteReferences(value: string): string {
+  if (!value.includes('&')) return value;
+  return value.replace(QUOTE_REFERENCE, (ref) => (/apos|39|27/.test(ref) ? "'" : '"'));
 }
 
 /** Applies links.rules / links.external to an <a> or <area>. */
@@ -103,8 +126,12 @@ export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewri
       kind === 'link'
         ? (el: HtmlElement) => rewriteLink(el, attr, opts)
         : (el: HtmlElement) => {
-            const next = rewriteValue(kind, el.getAttribute(attr)!, opts);
-            if (next === null) return;
+            const value = el.getAttribute(attr)!;
+            const next = rewriteValue(kind, value, opts);
+            if (next === null) {
+              if (opts.onLeak && kind === 'url') reportLeak(value, opts);
+              return;
+            }
             el.setAttribute(attr, next);
             // A mapped resource is fetched through the mirror: the origin's hash still matches, but
             // rewritten CSS/JS would not, so integrity is dropped whenever the URL changed.
@@ -117,8 +144,12 @@ export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewri
     element(el) {
       const rel = el.getAttribute('rel')?.toLowerCase() ?? '';
       if (/(^|\s)canonical(\s|$)/.test(rel)) return; // search engines and readers keep the original
-      const next = mapper.toMirror(el.getAttribute('href')!, doc, !page);
-      if (next === null) return;
+      const href = el.getAttribute('href')!;
+      const next = mapper.toMirror(href, doc, !page);
+      if (next === null) {
+        if (opts.onLeak && /(^|\s)(stylesheet|icon|preload|modulepreload|prefetch|manifest)(\s|$)/.test(rel)) reportLeak(href, opts);
+        return;
+      }
       el.setAttribute('href', next);
       el.removeAttribute('integrity');
     },
