@@ -20,7 +20,14 @@ export interface RunningServer {
   /** e.g. http://127.0.0.1:8787 */
   url: string;
   port: number;
-  mirror: MirrorApp;
+  /** The app serving now (replaced by reload). */
+  readonly mirror: MirrorApp;
+  /**
+   * Serves a new config from the next request on, without dropping connections: new sites, rules and
+   * cache (the old cache is dropped: its bodies were rewritten under the old rules). Settings of the
+   * listening socket and the origin client (server.* limits and timeouts) need a restart.
+   */
+  reload(config: MirrorConfig): void;
   /** Stops at once: open connections are cut. */
   close(): Promise<void>;
   /** Stops accepting, lets in-flight responses finish for up to `timeoutMs`, then cuts what is left. */
@@ -35,17 +42,20 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     connectTimeoutMs: limits.originConnectTimeout * 1000,
     maxHeaderBytes: limits.maxOriginHeaderBytes,
   });
-  const observer = new Observer(
-    options.config.sites.map((s) => s.name),
-    { log: options.accessLog === false ? undefined : createAccessLog(options.config.server.accessLog) },
-  );
-  const engine = new WasmHtmlEngine({ onRewriteTime: (seconds) => observer.rewriteTime(seconds) });
-  const { app, mirror } = createNodeApp(options.config, fetchOrigin, engine, observer);
+  const build = (config: MirrorConfig) => {
+    const observer = new Observer(
+      config.sites.map((s) => s.name),
+      { log: options.accessLog === false ? undefined : createAccessLog(config.server.accessLog) },
+    );
+    const engine = new WasmHtmlEngine({ onRewriteTime: (seconds) => observer.rewriteTime(seconds) });
+    return { observer, ...createNodeApp(config, fetchOrigin, engine, observer) };
+  };
+  let current = build(options.config);
   const host = options.host ?? '127.0.0.1';
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve(
       {
-        fetch: app.fetch,
+        fetch: (request, env) => current.app.fetch(request, env),
         port: options.port ?? 8787,
         hostname: host,
         serverOptions: {
@@ -62,6 +72,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     s.once('error', reject);
   });
   server.on('connection', (socket) => {
+    const { observer } = current;
     observer.connectionOpened();
     socket.once('close', () => observer.connectionClosed());
   });
@@ -80,5 +91,16 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     clearInterval(idle);
     await fetchOrigin.close();
   }
-  return { url: `http://${shownHost}:${port}`, port, mirror, close: () => shutdown(0), shutdown };
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    get mirror() {
+      return current.mirror;
+    },
+    reload(config) {
+      current = build(config);
+    },
+    close: () => shutdown(0),
+    shutdown,
+  };
 }
