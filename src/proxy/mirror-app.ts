@@ -95,7 +95,7 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
     if (url.pathname.length + url.search.length > maxUrlBytes) {
       return errorPage(414, 'URI Too Long', `Request targets are limited to ${maxUrlBytes} bytes.`);
     }
-    if (url.pathname.startsWith('/_mirror/') || url.pathname === '/_mirror') {
+    if (trace.site === null && (url.pathname.startsWith('/_mirror/') || url.pathname === '/_mirror')) {
       const answer = await endpoint(request, url);
       if (answer) return answer;
     }
@@ -108,7 +108,9 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
     async fetch(request, context = {}) {
       const started = Date.now();
       const url = new URL(request.url);
-      const trace: RequestTrace = { site: null };
+      // The mirror's own endpoints are not site traffic: logged, but not counted for a site.
+      const internal = url.pathname === '/_mirror' || url.pathname.startsWith('/_mirror/');
+      const trace: RequestTrace = { site: internal ? null : (mirror.router.route(request.headers.get('host'))?.config.name ?? null) };
       const response = withHeaders(await route(request, url, trace, context.waitUntil), securityHeaders);
       const done = (bytes: number) =>
         observer.requestDone({

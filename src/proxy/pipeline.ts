@@ -78,7 +78,6 @@ export function createMirror(deps: MirrorDeps): Mirror {
     const site = router.route(request.headers.get('host') ?? url.host);
     if (!site) return errorPage(421, 'Misdirected Request', 'This mirror does not serve that host name.');
     const siteName = site.config.name;
-    if (trace) trace.site = siteName;
     const { origin, path } = site.mapper.toOrigin(url.pathname + url.search);
     const doc: DocContext = { origin, url: origin.url + path, mirrorOrigin: mirrorOriginOf(request, url) };
     const declaredLength = Number(request.headers.get('content-length') ?? 0);
