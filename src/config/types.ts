@@ -59,6 +59,7 @@ export interface ServerConfig {
   robots: string;
   accessLog: 'auto' | 'json' | 'pretty' | 'off';
   logClientIp: boolean;
+  htmlEngine: 'fast' | 'lol-html';
 }
 
 export interface MirrorConfig {

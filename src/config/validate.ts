@@ -208,6 +208,7 @@ export const SERVER_DEFAULTS: ServerConfig = {
   robots: 'noindex, nofollow',
   accessLog: 'auto',
   logClientIp: false,
+  htmlEngine: 'fast',
 };
 
 export function validateConfig(input: unknown): ValidationResult {

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError, parseConfig } from '../config/validate.ts';
 import type { MirrorConfig } from '../config/types.ts';
-import { WasmHtmlEngine } from './wasm-html-engine.ts';
+import { selectorProblems } from '../rewrite/html-engine.ts';
+import { createHtmlEngine } from './html-engines.ts';
 
 /** Reads and validates a config file; throws ConfigError listing every problem with its JSON path. */
 export async function loadConfigFile(path: string): Promise<MirrorConfig> {
@@ -19,13 +20,6 @@ export async function loadConfigFile(path: string): Promise<MirrorConfig> {
 
 /** `remove` selectors are checked by the engine that will run them (the WASM build only fails later, mid-page). */
 export function checkSelectors(config: MirrorConfig): void {
-  const engine = new WasmHtmlEngine();
-  const problems: string[] = [];
-  config.sites.forEach((site, i) =>
-    site.remove.forEach((selector, j) => {
-      const problem = engine.checkSelector(selector);
-      if (problem) problems.push(`sites[${i}].remove[${j}] is not a valid selector (${JSON.stringify(selector)}): ${problem}`);
-    }),
-  );
+  const problems = selectorProblems(config.sites, createHtmlEngine(config.server.htmlEngine));
   if (problems.length) throw new ConfigError(problems);
 }

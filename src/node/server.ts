@@ -6,7 +6,7 @@ import type { MirrorApp } from '../proxy/mirror-app.ts';
 import { createAccessLog } from './access-log.ts';
 import { createNodeApp } from './app.ts';
 import { createNodeOriginFetch } from './origin-fetch.ts';
-import { WasmHtmlEngine } from './wasm-html-engine.ts';
+import { createHtmlEngine } from './html-engines.ts';
 
 export interface NodeServerOptions {
   config: MirrorConfig;
@@ -47,7 +47,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
       config.sites.map((s) => s.name),
       { log: options.accessLog === false ? undefined : createAccessLog(config.server.accessLog) },
     );
-    const engine = new WasmHtmlEngine({ onRewriteTime: (seconds) => observer.rewriteTime(seconds) });
+    const engine = createHtmlEngine(config.server.htmlEngine, { onRewriteTime: (seconds) => observer.rewriteTime(seconds) });
     return { observer, ...createNodeApp(config, fetchOrigin, engine, observer) };
   };
   let current = build(options.config);

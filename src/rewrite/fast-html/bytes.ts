@@ -1,0 +1,104 @@
+/** Byte helpers for the fast HTML engine (UTF-8 in, UTF-8 out; tags are ASCII). */
+
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+const encoder = new TextEncoder();
+
+export function isWs(c: number): boolean {
+  return c === 32 || c === 10 || c === 9 || c === 12 || c === 13;
+}
+export function isAlpha(c: number): boolean {
+  const l = c | 32;
+  return l >= 97 && l <= 122;
+}
+
+/** Decodes bytes as UTF-8, invalid sequences as U+FFFD (what lol-html hands to handlers). */
+export function decode(buf: Uint8Array, start: number, end: number): string {
+  const n = end - start;
+  if (n <= 32) {
+    let s = '';
+    for (let i = start; i < end; i++) {
+      const c = buf[i]!;
+      if (c >= 0x80) return utf8.decode(buf.subarray(start, end));
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return utf8.decode(buf.subarray(start, end));
+}
+
+/** The ASCII-lower-cased UTF-8 decoding of a name. */
+export function lowerName(buf: Uint8Array, start: number, end: number): string {
+  let s = '';
+  for (let i = start; i < end; i++) {
+    let c = buf[i]!;
+    if (c >= 0x80) return decode(buf, start, end).replace(/[A-Z]+/g, (m) => m.toLowerCase());
+    if (c >= 65 && c <= 90) c += 32;
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
+/** Whether buf[start..end) equals the lower-case ASCII `name` ASCII-case-insensitively. */
+export function equalsLower(buf: Uint8Array, start: number, end: number, name: Uint8Array): boolean {
+  if (end - start !== name.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    let c = buf[start + i]!;
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== name[i]) return false;
+  }
+  return true;
+}
+
+export function encode(s: string): Uint8Array {
+  return encoder.encode(s);
+}
+
+/** A growable output buffer: input bytes are copied in, strings encoded in place; taken in large chunks. */
+export class Output {
+  buf: Uint8Array;
+  len = 0;
+  constructor(initial = 64 * 1024) {
+    this.buf = new Uint8Array(initial);
+  }
+  private grow(extra: number): void {
+    let cap = this.buf.length * 2;
+    while (cap < this.len + extra) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+  bytes(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (n <= 0) return;
+    if (this.len + n > this.buf.length) this.grow(n);
+    if (n < 16) {
+      const b = this.buf;
+      let at = this.len;
+      for (let i = start; i < end; i++) b[at++] = src[i]!;
+    } else {
+      this.buf.set(src.subarray(start, end), this.len);
+    }
+    this.len += n;
+  }
+  string(s: string): void {
+    if (s.length === 0) return;
+    // At most 3 bytes per UTF-16 unit.
+    if (this.len + s.length * 3 > this.buf.length) this.grow(s.length * 3);
+    const { written } = encoder.encodeInto(s, this.buf.subarray(this.len));
+    this.len += written;
+  }
+  /** The bytes written so far (a fresh buffer is used from now on); null when empty. */
+  take(): Uint8Array | null {
+    if (this.len === 0) return null;
+    const out = this.buf.subarray(0, this.len);
+    this.buf = new Uint8Array(Math.max(16 * 1024, Math.min(this.buf.length, 1 << 20)));
+    this.len = 0;
+    return out;
+  }
+}
+
+const TEXT_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+/** Content inserted as text (not html): escaped as lol-html does (`&`, `<`, `>`; quotes stay). */
+export function escapeText(s: string): string {
+  return /[&<>]/.test(s) ? s.replace(/[&<>]/g, (c) => TEXT_ESCAPES[c]!) : s;
+}
