@@ -14,6 +14,8 @@ export interface HtmlEndTag {
 
 export interface HtmlElement {
   tagName: string;
+  /** The element's namespace (HTML, SVG or MathML), where the engine tells. */
+  readonly namespaceURI?: string;
   readonly removed: boolean;
   getAttribute(name: string): string | null;
   hasAttribute(name: string): boolean;
@@ -29,6 +31,8 @@ export interface HtmlElement {
 
 export interface HtmlText {
   readonly text: string;
+  /** Removed or replaced by an earlier handler. */
+  readonly removed: boolean;
   readonly lastInTextNode: boolean;
   replace(content: string, options?: ContentOptions): unknown;
   remove(): unknown;
@@ -58,4 +62,16 @@ export interface HtmlEngine {
   rewrite(body: ReadableStream<Uint8Array>, register: (registry: HtmlHandlerRegistry) => void): ReadableStream<Uint8Array>;
   /** A problem with a CSS selector, or null if the engine accepts it (checked at start-up for `remove`). */
   checkSelector(selector: string): string | null;
+}
+
+/** The `remove` selectors `engine` rejects, one line each with its JSON path (the same text on every runtime). */
+export function selectorProblems(sites: readonly { remove: readonly string[] }[], engine: HtmlEngine): string[] {
+  const problems: string[] = [];
+  sites.forEach((site, i) =>
+    site.remove.forEach((selector, j) => {
+      const problem = engine.checkSelector(selector);
+      if (problem) problems.push(`sites[${i}].remove[${j}] is not a valid selector (${JSON.stringify(selector)}): ${problem}`);
+    }),
+  );
+  return problems;
 }
