@@ -1,64 +1,88 @@
-import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../config/validate.ts';
-import { loadConfigFile } from './load-config.ts';
-import { startNodeServer } from './server.ts';
+import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, ProblemError, UsageError, write, type Command } from '../cli/args.ts';
+import { checkCommand } from '../cli/check.ts';
+import { initCommand } from '../cli/init.ts';
+import { rewriteCommand } from '../cli/rewrite.ts';
+import { serveCommand } from '../cli/serve.ts';
 
-/** `npm start -- [--config FILE] [--port N] [--host H]`: serve the mirror on Node. */
-const DEFAULT_CONFIG = fileURLToPath(new URL('../../config/default.json', import.meta.url));
+/**
+ * The command line: `edgemirror COMMAND …` (bin/edgemirror.js) and `npm start -- …` (tsx src/node/main.ts).
+ * No command, or options first, means `serve`: `npm start -- --config X --port N` works as it always has.
+ * Exit status: 0 ok, 1 problems (an invalid config, an unreachable origin), 2 usage errors.
+ */
+const COMMANDS: Command[] = [serveCommand, checkCommand, rewriteCommand, initCommand];
 
-const USAGE = `Usage: npm start -- [--config FILE] [--port N] [--host H]
+function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `Usage: edgemirror [COMMAND] [options]      (npm start -- [options] runs serve)
+
+A streaming mirror-rewriting reverse proxy.
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+  ${'help'.padEnd(width)}  help for a command: edgemirror help rewrite
+
+Without a command, edgemirror serves (options as for serve):
   --config FILE  mirror config (default: config/default.json)
   --port N       port to listen on (default: $PORT or 8787)
-  --host H       address to bind (default: $HOST or 0.0.0.0)`;
+  --host H       address to bind (default: $HOST or 0.0.0.0)
 
-async function main(): Promise<void> {
-  let args;
+Run edgemirror COMMAND --help for a command's options. Docs: docs/operators.md`;
+}
+
+async function main(argv: string[]): Promise<number | null> {
+  const first = argv[0];
+  if (first === undefined || first.startsWith('-')) {
+    if (first === '--help' || first === '-h') {
+      await write(process.stdout, overview() + '\n');
+      return EXIT_OK;
+    }
+    return run(serveCommand, argv);
+  }
+  if (first === 'help') {
+    const topic = argv[1];
+    if (topic === undefined) {
+      await write(process.stdout, overview() + '\n');
+      return EXIT_OK;
+    }
+    const command = COMMANDS.find((c) => c.name === topic);
+    if (!command) return usageError(`unknown command ${JSON.stringify(topic)}`, overview());
+    await write(process.stdout, command.usage + '\n');
+    return EXIT_OK;
+  }
+  const command = COMMANDS.find((c) => c.name === first);
+  if (!command) return usageError(`unknown command ${JSON.stringify(first)}`, overview());
+  return run(command, argv.slice(1));
+}
+
+async function run(command: Command, argv: string[]): Promise<number | null> {
   try {
-    args = parseArgs({
-      options: { config: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    }).values;
+    return await command.run(argv);
   } catch (err) {
-    console.error(`${(err as Error).message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (args.help) {
-    console.log(USAGE);
-    return;
-  }
-  const portText = args.port ?? process.env.PORT ?? '8787';
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`invalid port ${JSON.stringify(portText)}: expected an integer from 0 to 65535`);
-    process.exit(2);
-  }
-  const configPath = args.config ?? DEFAULT_CONFIG;
-  let config;
-  try {
-    config = await loadConfigFile(configPath);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`edgemirror: invalid config ${configPath}:`);
-      for (const problem of err.problems) console.error(`  ${problem}`);
-      process.exit(1);
+    if (err instanceof UsageError) return usageError(err.message, command.usage);
+    if (err instanceof ProblemError) {
+      console.error(`edgemirror: ${err.headline}`);
+      for (const line of err.lines) console.error(`  ${line}`);
+      return EXIT_PROBLEMS;
     }
     throw err;
   }
-  const server = await startNodeServer({ config, port, host: args.host ?? process.env.HOST ?? '0.0.0.0' });
-  console.log(`edgemirror: serving ${config.sites.map((s) => s.name).join(', ')} on ${server.url} (config ${configPath})`);
-  const stop = (signal: string) => {
-    const seconds = config.server.shutdownTimeout;
-    console.log(`edgemirror: ${signal}: no new connections; finishing in-flight responses (up to ${seconds} s)`);
-    server.shutdown(seconds * 1000).then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
 
-main().catch((err) => {
-  console.error(`edgemirror: ${err?.stack ?? err}`);
-  process.exit(1);
-});
+function usageError(message: string, usage: string): number {
+  console.error(`edgemirror: ${message}\n\n${usage}`);
+  return EXIT_USAGE;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // null: the command keeps running (serve). Otherwise let pending output drain and exit.
+    if (code === null) return;
+    process.exitCode = code;
+    // Output has been handed to the OS; if a stray handle kept the process up, do not hang.
+    setTimeout(() => process.exit(code), 3_000).unref();
+  },
+  (err) => {
+    console.error(`edgemirror: ${(err as Error)?.stack ?? err}`);
+    process.exit(1);
+  },
+);

@@ -1,8 +1,16 @@
 import http from 'node:http';
 import { validateConfig } from '../../src/config/validate.ts';
 import type { MirrorConfig, MirrorConfigInput, SiteConfigInput } from '../../src/config/types.ts';
-import { startNodeServer, type RunningServer } from '../../src/node/server.ts';
+import { startNodeServer } from '../../src/node/server.ts';
 import { startTestOrigin, type TestOrigin } from './origin.ts';
+
+/**
+ * Which mirror the integration tests talk to: the Node server (default) or, with
+ * EDGEMIRROR_TARGET=worker (npm run test:worker), the Worker bundle in workerd via Miniflare.
+ */
+export const TARGET: 'node' | 'worker' = process.env.EDGEMIRROR_TARGET === 'worker' ? 'worker' : 'node';
+/** How the Worker reaches the test origin: fetch() (the default) or its socket client (see startProxy). */
+export const WORKER_ORIGIN: 'fetch' | 'socket' = process.env.EDGEMIRROR_WORKER_ORIGIN === 'socket' ? 'socket' : 'fetch';
 
 /** The Epoch Times site of config/default.json, with both origins' upstream pointed at a local test origin. */
 export function testSiteConfig(upstream: string, overrides: Partial<SiteConfigInput> = {}): SiteConfigInput {
@@ -27,24 +35,59 @@ export function testSiteConfig(upstream: string, overrides: Partial<SiteConfigIn
 }
 
 export function resolve(input: MirrorConfigInput): MirrorConfig {
-  const result = validateConfig(input);
+  // Tests read responses, not access logs: keep their output readable unless a test asks for a log.
+  const result = validateConfig({ ...input, server: { accessLog: 'off', ...input.server } });
   if (!result.ok) throw new Error(result.errors.join('\n'));
   return result.config;
 }
 
+/** A running mirror (either target) on 127.0.0.1. */
+export interface MirrorProxy {
+  /** e.g. http://127.0.0.1:8787 */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+  /**
+   * Memory of what serves the mirror, in bytes: on Node this test process's RSS (origin, proxy and
+   * client share it); on the Worker its isolate's memory, which Cloudflare limits (see worker.ts).
+   */
+  memory(): Promise<number>;
+}
+
+/**
+ * Starts the mirror of the current TARGET for a config. On the Worker, the origins' `upstream` is
+ * applied as DNS would be (every fetch() connects to it, with the origin's real URL and Host), which is
+ * how Cloudflare reaches an origin; EDGEMIRROR_WORKER_ORIGIN=socket keeps `upstream` in the config
+ * instead, so the Worker reaches it over its TCP-socket client (src/worker/http1.ts).
+ */
+export async function startProxy(input: MirrorConfigInput): Promise<MirrorProxy> {
+  const config = resolve(input);
+  if (TARGET === 'node') {
+    const server = await startNodeServer({ config, port: 0, host: '127.0.0.1' });
+    return { ...server, memory: async () => process.memoryUsage().rss };
+  }
+  const { startWorker } = await import('./worker.ts');
+  if (WORKER_ORIGIN === 'socket') return startWorker({ mirrorConfig: JSON.stringify(input) });
+  const upstreams = new Set(config.sites.flatMap((s) => s.origins.map((o) => o.upstream)));
+  if (upstreams.size !== 1) throw new Error('worker target: every origin needs the same upstream (it stands in for DNS)');
+  const [upstream] = upstreams;
+  const stripped = structuredClone(input);
+  for (const site of stripped.sites) for (const o of site.origins) delete o.upstream;
+  return startWorker({ mirrorConfig: JSON.stringify(stripped), resolveTo: upstream ? new URL(upstream).host : undefined });
+}
+
 export interface Setup {
   origin: TestOrigin;
-  proxy: RunningServer;
+  proxy: MirrorProxy;
   /** http://127.0.0.1:PORT of the proxy */
   base: string;
   close(): Promise<void>;
 }
 
-/** A real test origin on 127.0.0.1 and the real Node mirror in front of it. */
+/** A real test origin on 127.0.0.1 and the real mirror (Node or Worker, per TARGET) in front of it. */
 export async function startSetup(overrides: Partial<SiteConfigInput> = {}, server: MirrorConfigInput['server'] = {}): Promise<Setup> {
   const origin = await startTestOrigin();
-  const config = resolve({ server, sites: [testSiteConfig(origin.url, overrides)] });
-  const proxy = await startNodeServer({ config, port: 0, host: '127.0.0.1' });
+  const proxy = await startProxy({ server, sites: [testSiteConfig(origin.url, overrides)] });
   return {
     origin,
     proxy,

@@ -17,6 +17,10 @@ import path from 'node:path';
 import { Readable, pipeline } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
+import { fixtureArticleHtml, fixtureArticles, LAZYLOAD_JS, LAZYLOAD_JS_PATH, THEME_CSS, THEME_CSS_PATH, THEME_FONT_RE } from './fixture-pages.ts';
+
+/** Epoch-Times-like pages around the real fixture articles (browser suite): see fixture-pages.ts. */
+export { FIXTURE_ARTICLE_PATH, FIXTURE_ARTICLE_URL, LAZYLOAD_JS_PATH, THEME_CSS_PATH } from './fixture-pages.ts';
 
 // ---------------------------------------------------------------------------
 // Public API types
@@ -1239,6 +1243,10 @@ async function routeWww(ctx: Ctx): Promise<void> {
 `);
   }
   if (IMAGE_RE.test(p)) return sendRanged(req, res, IMAGE_CONTENT_TYPE, TEST_PNG);
+  // Every article of the fixture feeds, at its real path, in an Epoch-Times-like page.
+  const fixture = /^\/gb\/\d\d\/\d+\/\d+\/n\d+\.htm$/.test(p) ? fixtureArticles([FEED_NSC412_FILE, FEED_NSC418_FILE]).get(p) : undefined;
+  if (fixture) return sendHtml(req, res, fixtureArticleHtml(fixture));
+  if (p === LAZYLOAD_JS_PATH) return send(req, res, 200, { 'Content-Type': 'application/javascript; charset=utf-8' }, LAZYLOAD_JS, { etag: true });
 
   return send(req, res, 404, { 'Content-Type': HTML_UTF8 }, NOT_FOUND_HTML);
 }
@@ -1250,6 +1258,8 @@ async function routeImg(ctx: Ctx): Promise<void> {
   }
   if (p === BIG_BIN_PATH) return sendRanged(req, res, 'application/octet-stream', bigBinBytes());
   if (p === FONT_PATH) return sendRanged(req, res, 'font/woff2', FONT_BYTES, { 'Access-Control-Allow-Origin': '*' });
+  if (p === THEME_CSS_PATH) return send(req, res, 200, { 'Content-Type': 'text/css; charset=utf-8' }, THEME_CSS, { etag: true });
+  if (THEME_FONT_RE.test(p)) return sendRanged(req, res, p.endsWith('2') ? 'font/woff2' : 'font/woff', FONT_BYTES, { 'Access-Control-Allow-Origin': '*' });
   if (IMAGE_RE.test(p)) return sendRanged(req, res, IMAGE_CONTENT_TYPE, TEST_PNG);
   return send(req, res, 404, { 'Content-Type': 'text/plain; charset=utf-8' }, 'Not Found\n');
 }

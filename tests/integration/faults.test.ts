@@ -1,8 +1,7 @@
 import net from 'node:net';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolve, rawRequest, startSetup, testSiteConfig, type Setup } from '../helpers/mirror.ts';
-import { startNodeServer } from '../../src/node/server.ts';
+import { rawRequest, startProxy, startSetup, TARGET, testSiteConfig, type Setup } from '../helpers/mirror.ts';
 import { startRelay } from '../helpers/relay.ts';
 import { HANG_PATH, RESET_PATH, ARTICLE_PATH, startTestOrigin } from '../helpers/origin.ts';
 
@@ -23,7 +22,7 @@ describe('failing origins and bad requests', () => {
 
   it('answers 502 naming the original URL when the origin is unreachable', async () => {
     const port = await closedPort();
-    const proxy = await startNodeServer({ config: resolve({ sites: [testSiteConfig(`http://127.0.0.1:${port}`)] }), port: 0 });
+    const proxy = await startProxy({ sites: [testSiteConfig(`http://127.0.0.1:${port}`)] });
     try {
       const res = await rawRequest(proxy.url, '/gb/some%20page.htm?x=<b>');
       expect(res.status).toBe(502);
@@ -60,14 +59,15 @@ describe('failing origins and bad requests', () => {
       socket.on('error', () => resolveReply(data));
       setTimeout(() => socket.destroy(), 2000);
     });
-    expect(reply).toMatch(/^HTTP\/1\.1 400/);
+    // workerd reads "GARBAGE" as an unknown method: 501 (on Cloudflare the edge answers before the Worker).
+    expect(reply).toMatch(TARGET === 'worker' ? /^HTTP\/1\.1 (400|501)/ : /^HTTP\/1\.1 400/);
     expect((await rawRequest(setup.base, ARTICLE_PATH)).status).toBe(200);
   });
 
   it('cancels the origin request when the reader disconnects', async () => {
     const origin = await startTestOrigin();
     const relay = await startRelay(origin.port);
-    const proxy = await startNodeServer({ config: resolve({ sites: [testSiteConfig(relay.url)] }), port: 0 });
+    const proxy = await startProxy({ sites: [testSiteConfig(relay.url)] });
     try {
       await new Promise<void>((resolveAbort, reject) => {
         const req = http.get({ host: '127.0.0.1', port: proxy.port, path: '/gb/large.htm' }, (res) => {

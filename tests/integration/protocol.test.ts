@@ -1,7 +1,7 @@
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attr, byId, parseHtml } from '../helpers/html.ts';
-import { rawRequest, startSetup, type Setup } from '../helpers/mirror.ts';
+import { rawRequest, startSetup, TARGET, WORKER_ORIGIN, type Setup } from '../helpers/mirror.ts';
 import {
   APP_JS_PATH, BIG_BIN_PATH, BIG_BIN_SIZE, BR_PATH, COOKIE_PATH, DATA_JSON_PATH, DEFLATE_PATH, FONT_BYTES, FONT_PATH, GZIP_PATH,
   IMAGE_PATH, IMG_COOKIE_PATH, NOHTML_PATH, NOHTML_TEXT, NOT_FOUND_PATH, ERROR500_PATH, POST_PATH, PRINT_CSS_PATH, REDIRECT_ABS_PATH,
@@ -16,6 +16,17 @@ function decode(body: Buffer, encoding: string | undefined): string {
   return body.toString('utf8');
 }
 
+/**
+ * The Content-Encoding a reader who sends `accept` gets. Node compresses itself: br, gzip or deflate.
+ * On Workers, Cloudflare compresses (gzip or br; Miniflare stands in for it locally), so a reader who
+ * accepts only deflate gets identity. Either way the body is one the reader can decode.
+ */
+function expectedEncoding(accept: string): string | undefined {
+  if (accept === 'identity' || accept === '') return undefined;
+  if (TARGET === 'worker' && accept === 'deflate') return undefined;
+  return accept;
+}
+
 describe('HTTP behaviour of the Node mirror', () => {
   let setup: Setup;
   beforeAll(async () => {
@@ -25,12 +36,15 @@ describe('HTTP behaviour of the Node mirror', () => {
 
   describe('compression', () => {
     for (const path of [GZIP_PATH, BR_PATH, DEFLATE_PATH]) {
+      // The Worker's socket client (an upstream on another host) asks for gzip and deflate only, the codings
+      // it can decode; this test origin sends br even so. Origins that honour Accept-Encoding are fine.
+      const unaskedBr = TARGET === 'worker' && WORKER_ORIGIN === 'socket' && path === BR_PATH;
       for (const accept of ['br', 'gzip', 'deflate', 'identity', '']) {
-        it(`decodes ${path} from the origin and answers Accept-Encoding "${accept}" with a body it can decode`, async () => {
+        it.skipIf(unaskedBr)(`decodes ${path} from the origin and answers Accept-Encoding "${accept}" with a body it can decode`, async () => {
           const res = await rawRequest(setup.base, path, { headers: accept ? { 'accept-encoding': accept } : {} });
           expect(res.status).toBe(200);
           const encoding = res.headers['content-encoding'] as string | undefined;
-          expect(encoding).toBe(accept === 'identity' || accept === '' ? undefined : accept);
+          expect(encoding).toBe(expectedEncoding(accept));
           if (res.headers['content-length'] !== undefined) expect(Number(res.headers['content-length'])).toBe(res.body.length);
           const html = decode(res.body, encoding);
           const doc = parseHtml(html);
@@ -42,7 +56,10 @@ describe('HTTP behaviour of the Node mirror', () => {
     }
     it('prefers br, honours q-values', async () => {
       const a = await rawRequest(setup.base, ARTICLE_PATH, { headers: { 'accept-encoding': 'gzip, deflate, br' } });
-      expect(a.headers['content-encoding']).toBe('br');
+      // Node prefers br; on Workers Cloudflare picks among the encodings it supports (Miniflare: the first listed).
+      if (TARGET === 'node') expect(a.headers['content-encoding']).toBe('br');
+      else expect(['br', 'gzip']).toContain(a.headers['content-encoding']);
+      expect(decode(a.body, a.headers['content-encoding'] as string)).toContain('class="mirror-nav"');
       const b = await rawRequest(setup.base, ARTICLE_PATH, { headers: { 'accept-encoding': 'br;q=0.5, gzip' } });
       expect(b.headers['content-encoding']).toBe('gzip');
       expect(decode(b.body, 'gzip')).toContain('class="mirror-nav"');
@@ -120,6 +137,14 @@ describe('HTTP behaviour of the Node mirror', () => {
         expect(seen.headers[h], h).toBeUndefined();
       }
       expect(JSON.stringify(seen.headers)).not.toContain('203.0.113.9');
+    });
+
+    it("passes the origin's cookies and drops the mirror CDN's own", async () => {
+      setup.origin.requests.length = 0;
+      await rawRequest(setup.base, `${ARTICLE_PATH}?cookie-test`, { headers: { cookie: '__cf_bm=abc; sid=1; cf_clearance=x; _cfuvid=y; pref=2' } });
+      expect(setup.origin.requests.at(-1)!.headers.cookie).toBe('sid=1; pref=2');
+      await rawRequest(setup.base, `${ARTICLE_PATH}?cookie-test-2`, { headers: { cookie: '__cf_bm=abc' } });
+      expect(setup.origin.requests.at(-1)!.headers.cookie).toBeUndefined();
     });
 
     it('drops a Referer from another site', async () => {

@@ -1,9 +1,8 @@
 import http from 'node:http';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolve, startSetup, testSiteConfig, type Setup } from '../helpers/mirror.ts';
+import { startProxy, startSetup, TARGET, testSiteConfig, type Setup } from '../helpers/mirror.ts';
 import { startRelay } from '../helpers/relay.ts';
-import { startNodeServer } from '../../src/node/server.ts';
 import { LARGE_PAGE_BYTES, LARGE_PAGE_IMAGES, LARGE_PAGE_LINKS, LARGE_PATH, SLOW_PATH } from '../helpers/origin.ts';
 
 describe('streaming', () => {
@@ -14,8 +13,12 @@ describe('streaming', () => {
   afterAll(() => setup.close());
 
   it('sends the first part of a slow page while the origin is still sending', async () => {
+    // On Workers, Cloudflare compresses, and streams compressed responses; Miniflare's local stand-in for
+    // that compression holds the body back until it ends (cloudflare/workers-sdk#6577), so the Worker is
+    // asked for identity: what is tested is that the Worker itself streams.
+    const acceptEncoding = TARGET === 'worker' ? {} : { 'accept-encoding': 'gzip' };
     const { firstChunk, rest } = await new Promise<{ firstChunk: string; rest: Promise<string> }>((resolve, reject) => {
-      const req = http.get({ host: '127.0.0.1', port: setup.proxy.port, path: SLOW_PATH, headers: { 'accept-encoding': 'gzip' } }, (res) => {
+      const req = http.get({ host: '127.0.0.1', port: setup.proxy.port, path: SLOW_PATH, headers: acceptEncoding }, (res) => {
         // Decompress as a browser would: compression must not hold the first part back.
         const stream = res.headers['content-encoding'] === 'gzip' ? res.pipe(zlib.createGunzip()) : res;
         let text = '';
@@ -47,9 +50,14 @@ describe('streaming', () => {
 
   it('streams a 32 MB page in bounded memory, rewriting every link', async () => {
     globalThis.gc?.();
-    const before = process.memoryUsage().rss;
+    // The memory of what serves the mirror: this process on Node (origin, proxy and client share it),
+    // the Worker's isolate on Workers. workerd answers memory queries only while the isolate is idle,
+    // so the reader also pauses every 2 MB and samples there (harmless on Node).
+    const before = await setup.proxy.memory();
     let peak = before;
-    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    const sample = () => setup.proxy.memory().then((m) => (peak = Math.max(peak, m)));
+    const sampler = setInterval(() => void sample(), 20);
+    let checkpoint = 2 * 1024 * 1024;
     let bytes = 0;
     let links = 0;
     let images = 0;
@@ -78,6 +86,11 @@ describe('streaming', () => {
               const cut = Math.max(0, text.length - 64);
               scan(text, cut);
               tail = text.slice(cut);
+              if (bytes >= checkpoint) {
+                checkpoint += 2 * 1024 * 1024;
+                res.pause();
+                void sample().finally(() => res.resume());
+              }
             });
             res.on('end', () => {
               scan(tail, tail.length);
@@ -101,25 +114,31 @@ describe('streaming', () => {
     expect(bytes - expected).toBeGreaterThan(0);
     expect(bytes - expected).toBeLessThan(1024);
     const growthMb = (peak - before) / 1024 / 1024;
-    console.log(`large page: ${(bytes / 1048576).toFixed(1)} MB out, RSS growth ${growthMb.toFixed(1)} MB (origin, proxy and client share this process)`);
+    console.log(`large page: ${(bytes / 1048576).toFixed(1)} MB out, memory growth ${growthMb.toFixed(1)} MB (${TARGET === 'node' ? 'RSS; origin, proxy and client share this process' : 'the Worker isolate: JS heap and buffers'})`);
     // Holding the page would cost well over its 32 MB (bytes, strings, WASM buffers); streaming stays far below.
-    expect(growthMb).toBeLessThan(64);
+    // The isolate's figure includes garbage not yet collected (it saws between ~5 and ~60 MB here); Cloudflare
+    // stops an isolate at 128 MB, so the Worker is held to three quarters of that.
+    expect(growthMb).toBeLessThan(TARGET === 'node' ? 64 : 96);
   });
 
   it('applies backpressure end to end: a paused reader stops the origin', async () => {
     const relay = await startRelay(setup.origin.port);
-    const proxy = await startNodeServer({ config: resolve({ sites: [testSiteConfig(relay.url)] }), port: 0 });
+    const proxy = await startProxy({ sites: [testSiteConfig(relay.url)] });
     try {
       const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
         http.get({ host: '127.0.0.1', port: proxy.port, path: LARGE_PATH }, resolve).on('error', reject),
       );
       await new Promise((r) => res.once('data', r));
       res.pause();
-      await new Promise((r) => setTimeout(r, 1000));
-      const sentWhilePaused = relay.bytesFromOrigin;
-      await new Promise((r) => setTimeout(r, 1000));
       // Loopback socket buffers (four sockets between origin and reader, each auto-tuned to a few MB)
-      // fill up, then the origin is held: nothing more flows while the reader is paused.
+      // fill up, then the origin is held: nothing more flows while the reader is paused. Filling them
+      // takes longer on a busy machine, so this waits (up to 5 s) for a second in which nothing flows.
+      let sentWhilePaused = relay.bytesFromOrigin;
+      for (let waited = 0; waited < 5000; waited += 1000) {
+        await new Promise((r) => setTimeout(r, 1000));
+        if (relay.bytesFromOrigin - sentWhilePaused < 256 * 1024) break;
+        sentWhilePaused = relay.bytesFromOrigin;
+      }
       expect(relay.bytesFromOrigin - sentWhilePaused).toBeLessThan(256 * 1024);
       expect(sentWhilePaused).toBeLessThan(LARGE_PAGE_BYTES / 2);
       let received = 0;
