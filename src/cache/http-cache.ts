@@ -49,7 +49,7 @@ export class HttpCache {
       const response = await this.opts.handle(request, trace);
       if (site && config.enabled && UNSAFE.has(method) && response.status < 400) {
         // A successful unsafe request invalidates what the cache holds for that URL (RFC 9111 §4.4).
-        waitUntil(this.dropUrl(this.primaryKey(site.config.name, request)));
+        waitUntil(this.dropUrl(this.primaryKey(site.config.name, request), request));
       }
       return withCacheHeaders(response, 'BYPASS', null);
     }
@@ -79,6 +79,15 @@ export class HttpCache {
     const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
       new Response(JSON.stringify(body) + '\n', { status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers } });
     if (request.method !== 'POST') return json(405, { error: 'use POST' }, { allow: 'POST' });
+    // Read the (small) body before answering, refusals included: some runtimes reset a connection
+    // whose request body was left unread.
+    let text: string;
+    try {
+      text = await request.text();
+    } catch {
+      return json(400, { error: 'unreadable request body' });
+    }
+    if (text.length > 65536) return json(413, { error: 'purge requests are small JSON objects' });
     if (!token) return json(403, { error: 'purge is disabled: set cache.purgeToken or EDGEMIRROR_PURGE_TOKEN' });
     const given = /^Bearer\s+(.+)$/i.exec(request.headers.get('authorization') ?? '')?.[1]?.trim() ?? '';
     if (!timingSafeEqual(given, token)) return json(401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer' });
@@ -86,7 +95,7 @@ export class HttpCache {
     if (!site) return json(421, { error: 'no site for this host' });
     let body: { url?: unknown; prefix?: unknown };
     try {
-      body = (await request.json()) as typeof body;
+      body = JSON.parse(text) as typeof body;
     } catch {
       return json(400, { error: 'body must be JSON: {"url": "/path"} or {"prefix": "/path/"}' });
     }
@@ -100,7 +109,10 @@ export class HttpCache {
     const url = toPath(body?.url);
     const prefix = toPath(body?.prefix);
     if (!url && !prefix) return json(400, { error: 'give "url" (one URL) or "prefix" (a path prefix), as a mirror path or an original URL' });
-    const purged = url ? await this.dropUrl(`${site.config.name} ${url}`) : await this.opts.store.deletePrefix(`${site.config.name} ${prefix}`);
+    const purged = url ? await this.dropUrl(`${site.config.name} ${url}`, request) : await this.opts.store.deletePrefix(`${site.config.name} ${prefix}`);
+    if (purged === null) {
+      return json(501, { error: 'this cache cannot list its entries (Workers Cache API): purge single URLs, or purge the zone in Cloudflare' });
+    }
     return json(200, { purged, site: site.config.name, ...(url ? { url } : { prefix }) });
   }
 
@@ -109,9 +121,15 @@ export class HttpCache {
     return `${site} ${url.pathname}${url.search}`;
   }
 
-  private async dropUrl(primary: string): Promise<number> {
-    const one = (await this.opts.store.delete(primary)) ? 1 : 0;
-    return one + (await this.opts.store.deletePrefix(`${primary}\n`));
+  /** Drops a URL and its variants (their keys: the Vary record names them, or the store lists them). */
+  private async dropUrl(primary: string, request?: Request): Promise<number> {
+    const record = await this.opts.store.get(primary);
+    let n = (await this.opts.store.delete(primary)) ? 1 : 0;
+    const listed = await this.opts.store.deletePrefix(`${primary}\n`);
+    if (listed !== null) return n + listed;
+    // A store that cannot list keys: drop the variant this request would use.
+    if (record?.kind === 'vary' && request && (await this.opts.store.delete(this.varyKey(primary, record.vary, request)))) n++;
+    return n;
   }
 
   private varyKey(primary: string, vary: string[], request: Request): string {
@@ -174,6 +192,14 @@ export class HttpCache {
     }
     const status = response.status;
     const responseHeaders = response.headers;
+    if (this.opts.store.putStream) {
+      // The store takes the body natively (Workers): one branch to the reader, one to the store, no
+      // chunk read in JS. Such bodies cannot be scanned for the mirror host, so they are stored per host.
+      const [toReader, toStore] = response.body.tee();
+      const entry = this.entryFor(status, responseHeaders, decision.freshness, receivedAt, [...varyNames(responseHeaders), MIRROR_ORIGIN]);
+      waitUntil(this.storeVariant(primary, request, entry, (key) => this.opts.store.putStream!(key, entry, toStore)));
+      return { shared: false, response: new Response(toReader, response) };
+    }
     const broadcast = new BodyBroadcast(response.body.getReader(), this.opts.config.maxEntryBytes, (body) => {
       if (body) waitUntil(this.storeBody(primary, request, status, responseHeaders, body, decision.freshness, receivedAt));
     });
@@ -196,29 +222,33 @@ export class HttpCache {
   }
 
   private async storeBody(primary: string, request: Request, status: number, headers: Headers, body: Uint8Array, freshness: Freshness, receivedAt: number): Promise<void> {
-    const mirrorOrigin = this.opts.mirrorOriginOf(request);
     const vary = varyNames(headers);
-    if (namesMirrorHost(body, headers, mirrorOrigin)) vary.push(MIRROR_ORIGIN);
+    if (namesMirrorHost(body, headers, this.opts.mirrorOriginOf(request))) vary.push(MIRROR_ORIGIN);
+    const entry = { ...this.entryFor(status, headers, freshness, receivedAt, vary), body };
+    await this.storeVariant(primary, request, entry, (key) => this.opts.store.set(key, entry));
+  }
+
+  private entryFor(status: number, headers: Headers, freshness: Freshness, receivedAt: number, vary: string[]): Omit<StoredResponse, 'body'> {
     const stored = new Headers(headers);
     const initialAge = Number(stored.get('age')) || 0;
     stored.delete('age');
-    const entry: StoredResponse = {
+    return {
       kind: 'response',
       status,
       headers: [...stored],
-      body,
       storedAt: receivedAt,
       initialAge,
       ...deadlines(receivedAt, freshness),
       public: freshness.public,
       vary,
     };
-    if (vary.length) {
-      await this.opts.store.set(primary, { kind: 'vary', vary, expiresAt: entry.staleIfErrorUntil });
-      await this.opts.store.set(this.varyKey(primary, vary, request), entry);
-    } else {
-      await this.opts.store.set(primary, entry);
-    }
+  }
+
+  /** Writes the Vary record at the primary key when the entry varies, then the entry under its key. */
+  private async storeVariant(primary: string, request: Request, entry: Omit<StoredResponse, 'body'>, put: (key: string) => Promise<void>): Promise<void> {
+    if (entry.vary.length === 0) return put(primary);
+    await this.opts.store.set(primary, { kind: 'vary', vary: entry.vary, expiresAt: entry.staleIfErrorUntil });
+    await put(this.varyKey(primary, entry.vary, request));
   }
 
   private refreshInBackground(key: string, request: Request, waitUntil: WaitUntil): void {

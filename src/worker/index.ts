@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
-import { MemoryStore } from '../cache/memory-store.ts';
 import type { MirrorConfig } from '../config/types.ts';
 import { errorPage } from '../proxy/error-page.ts';
 import { createMirrorApp, type MirrorApp } from '../proxy/mirror-app.ts';
+import { CacheApiStore } from './cache-api-store.ts';
 import { configErrorPage, loadWorkerConfig, type WorkerEnv } from './config.ts';
 import { NativeHtmlEngine } from './html-engine.ts';
 import { createWorkerOriginFetch } from './origin-fetch.ts';
@@ -18,14 +18,6 @@ export interface Env extends WorkerEnv {
   EDGEMIRROR_PURGE_TOKEN?: string;
 }
 
-/**
- * The response cache stays off on Workers until its Cache API store is wired in. The in-memory path
- * Node uses (one shared body, read chunk by chunk in JS) costs too much here: the native HTMLRewriter
- * emits a piece per rewritten element, and each JS read of one costs ~20 µs in workerd (the 32 MB test
- * page: ~4 s straight through; ~30 s and +700 MB of workerd memory through that reader). See docs/workers.md.
- */
-const CACHE_ON_WORKERS = false;
-
 const html = new NativeHtmlEngine();
 const fetchOrigin = createWorkerOriginFetch();
 let current: { config: MirrorConfig; purgeToken: string | undefined; app: MirrorApp } | null = null;
@@ -35,10 +27,11 @@ function mirrorFor(env: Env): MirrorApp | Response {
   if (!loaded.ok) return configErrorPage(loaded);
   const { config } = loaded;
   if (current?.config !== config || current.purgeToken !== env.EDGEMIRROR_PURGE_TOKEN) {
-    const effective = CACHE_ON_WORKERS ? config : { ...config, cache: { ...config.cache, enabled: false } };
-    const store = new MemoryStore(0);
+    // The Cache API, fed by tee() (see cache-api-store.ts): no JS reads of the rewritten body, which
+    // cost ~20 µs per piece of the native HTMLRewriter's output in workerd.
+    const store = new CacheApiStore(caches.default);
     // bodySize 'header': nothing reads the rewritten body in JS on its way out (see mirror-app.ts).
-    const app = createMirrorApp({ config: effective, fetchOrigin, html, store, purgeToken: env.EDGEMIRROR_PURGE_TOKEN ?? null, bodySize: 'header' });
+    const app = createMirrorApp({ config, fetchOrigin, html, store, purgeToken: env.EDGEMIRROR_PURGE_TOKEN ?? null, bodySize: 'header' });
     current = { config, purgeToken: env.EDGEMIRROR_PURGE_TOKEN, app };
   }
   return current.app;
