@@ -8,7 +8,8 @@ import type { DocumentHandlers, ElementHandlers, HtmlEngine, HtmlHandlerRegistry
  * - pull-based: the origin is read only when the client pulls, so backpressure reaches the origin;
  * - lol-html's many tiny output pieces are merged into one chunk per input chunk;
  * - every element/text/end-tag wrapper is freed after its handler (each otherwise leaks WASM memory);
- * - the rewriter is freed when the stream ends, errors or is cancelled.
+ * - the rewriter is freed when the stream ends, errors or is cancelled;
+ * - lol-html's "parsing ambiguity" bail-out does not kill the page (see `writePiece` below).
  */
 
 type Freeable = { free(): void };
@@ -51,6 +52,49 @@ function wrapDocumentHandlers(handlers: DocumentHandlers): object {
   return handlers.end ? { end: freeAfter(handlers.end as (e: any) => void) } : {};
 }
 
+/**
+ * lol-html's ambiguity guard (strict mode, always on in this build and on Workers) throws when a
+ * start tag that switches the tokenizer to text (script, style, textarea, title, …) comes after an
+ * unclosed `<select>` or a `<frameset>`, non-conforming markup where it cannot tell whether a browser
+ * would ignore the tag. Once a `<select` or `<frameset` has come by, each such tag is written to
+ * lol-html as the start of its own write: after a successful write everything before has been written
+ * out, so when the guard throws on the tag that starts a write, a fresh rewriter with the same rules
+ * reads on from that tag.
+ */
+const TEXT_TAGS = ['textarea', 'title', 'plaintext', 'script', 'style', 'iframe', 'xmp', 'noembed', 'noframes', 'noscript'];
+const GUARD_TAGS = ['select', 'frameset'];
+const LONGEST_TAG = 9;
+
+function isAsciiLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/** The tag name among `names` that `<name` at `at` starts, followed by whitespace, `/` or `>` (within `end`); null otherwise. */
+function tagAt(data: Uint8Array, at: number, end: number, names: readonly string[]): string | null {
+  let n = at + 1;
+  while (n < end && n - at <= LONGEST_TAG + 1 && isAsciiLetter(data[n]!)) n++;
+  if (n >= end || n - at - 1 > LONGEST_TAG) return null;
+  const c = data[n]!;
+  if (!(c === 32 || c === 9 || c === 10 || c === 12 || c === 13 || c === 47 || c === 62)) return null;
+  let name = '';
+  for (let i = at + 1; i < n; i++) name += String.fromCharCode(data[i]! | 0x20);
+  return names.includes(name) ? name : null;
+}
+
+/** Where the end of `data` might be an unfinished `<name` (held back until the next chunk says). */
+function holdFrom(data: Uint8Array): number {
+  const lt = data.lastIndexOf(60);
+  if (lt < 0 || data.length - lt - 1 > LONGEST_TAG) return data.length;
+  for (let i = lt + 1; i < data.length; i++) if (!isAsciiLetter(data[i]!)) return data.length;
+  return lt;
+}
+
+/** The tag lol-html's ambiguity guard threw on, if that is what `err` is. */
+function ambiguousTag(err: unknown): string | null {
+  const text = err instanceof Error ? err.message : typeof err === 'string' ? err : '';
+  return /text content tag \(`<([a-z]+)>`\) in the context where it is ambiguous/.exec(text)?.[1] ?? null;
+}
+
 function concat(chunks: Uint8Array[], total: number): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(total);
@@ -73,11 +117,14 @@ export class WasmHtmlEngine implements HtmlEngine {
   rewrite(body: ReadableStream<Uint8Array>, register: (registry: HtmlHandlerRegistry) => void): ReadableStream<Uint8Array> {
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
-    const rewriter = new WasmRewriter((chunk: Uint8Array) => {
+    const sink = (chunk: Uint8Array) => {
       // The sink may receive a view into WASM memory: copy before the next write reuses it.
       pending.push(chunk.slice());
       pendingBytes += chunk.length;
-    });
+    };
+    let rewriter = new WasmRewriter(sink);
+    /** The rules as registered, to set up a fresh rewriter with the same handlers (and their state). */
+    const registrations: ((r: WasmRewriter) => void)[] = [];
     let freed = false;
     let busy = false;
     let cancelled = false;
@@ -88,9 +135,19 @@ export class WasmHtmlEngine implements HtmlEngine {
       }
     };
     try {
+      const add = (registration: (r: WasmRewriter) => void) => {
+        registration(rewriter);
+        registrations.push(registration);
+      };
       register({
-        on: (selector, handlers) => rewriter.on(selector, wrapElementHandlers(handlers) as never),
-        onDocument: (handlers) => rewriter.onDocument(wrapDocumentHandlers(handlers) as never),
+        on: (selector, handlers) => {
+          const wrapped = wrapElementHandlers(handlers) as never;
+          add((r) => r.on(selector, wrapped));
+        },
+        onDocument: (handlers) => {
+          const wrapped = wrapDocumentHandlers(handlers) as never;
+          add((r) => r.onDocument(wrapped));
+        },
       });
     } catch (err) {
       free();
@@ -98,6 +155,37 @@ export class WasmHtmlEngine implements HtmlEngine {
     }
     const reader = body.getReader();
     const onRewriteTime = this.options.onRewriteTime;
+    const writePiece = async (piece: Uint8Array): Promise<void> => {
+      try {
+        await rewriter.write(piece);
+      } catch (err) {
+        const tag = ambiguousTag(err);
+        if (!tag || tagAt(piece, 0, piece.length, TEXT_TAGS) !== tag) throw err;
+        rewriter.free();
+        rewriter = new WasmRewriter(sink);
+        for (const registration of registrations) registration(rewriter);
+        await rewriter.write(piece);
+      }
+    };
+    /** Held back: the end of the last chunk when it might be an unfinished `<name`. */
+    let held: Uint8Array | null = null;
+    /** A `<select` or `<frameset` has come by: lol-html's guard may throw from now on. */
+    let guarded = false;
+    const writeChunk = async (chunk: Uint8Array): Promise<void> => {
+      const data = held ? concat([held, chunk], held.length + chunk.length) : chunk;
+      const keep = holdFrom(data);
+      held = keep < data.length ? data.slice(keep) : null;
+      let start = 0;
+      for (let lt = data.indexOf(60); lt >= 0 && lt < keep; lt = data.indexOf(60, lt + 1)) {
+        if (!guarded) {
+          guarded = tagAt(data, lt, keep, GUARD_TAGS) !== null;
+        } else if (lt > start && tagAt(data, lt, keep, TEXT_TAGS) !== null) {
+          await writePiece(data.subarray(start, lt));
+          start = lt;
+        }
+      }
+      if (keep > start) await writePiece(data.subarray(start, keep));
+    };
     const takePending = (): Uint8Array | null => {
       if (pendingBytes === 0) return null;
       const out = concat(pending, pendingBytes);
@@ -115,6 +203,11 @@ export class WasmHtmlEngine implements HtmlEngine {
             const { done, value } = await reader.read();
             if (cancelled) return;
             if (done) {
+              if (held) {
+                const last = held;
+                held = null;
+                await writePiece(last);
+              }
               await rewriter.end();
               const out = takePending();
               if (out) controller.enqueue(out);
@@ -123,7 +216,7 @@ export class WasmHtmlEngine implements HtmlEngine {
               return;
             }
             const t0 = onRewriteTime ? performance.now() : 0;
-            await rewriter.write(value);
+            await writeChunk(value);
             if (onRewriteTime) onRewriteTime((performance.now() - t0) / 1000);
             const out = takePending();
             if (out) {

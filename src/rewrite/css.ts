@@ -80,8 +80,9 @@ function isNameChar(c: number): boolean {
   return c < 128 ? NAME_ASCII[c] === 1 : c >= 0x80;
 }
 
+/** U+0000 is not one: CSS preprocessing has made it U+FFFD, a valid url() code point, before tokenizing. */
 function isNonPrintable(c: number): boolean {
-  return c <= 8 || c === 11 || (c >= 14 && c <= 31) || c === 127;
+  return (c >= 1 && c <= 8) || c === 11 || (c >= 14 && c <= 31) || c === 127;
 }
 
 /** Case-insensitive comparison of s[at, at + lower.length) with an ASCII-letters/hyphen literal. */
@@ -291,7 +292,7 @@ function needsQuoting(text: string): boolean {
     if (c === BACKSLASH) {
       if (k + 1 >= len || isNewline(text.charCodeAt(k + 1))) return true;
       k++;
-    } else if (c <= SPACE || c === DQUOTE || c === SQUOTE || c === LPAREN || c === RPAREN || c === 127) return true;
+    } else if ((c <= SPACE && c !== 0) || c === DQUOTE || c === SQUOTE || c === LPAREN || c === RPAREN || c === 127) return true;
   }
   return false;
 }

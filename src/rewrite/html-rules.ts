@@ -97,10 +97,22 @@ function rewriteLink(el: HtmlElement, attr: string, opts: HtmlRewriteOptions): v
   if (next !== null) el.setAttribute(attr, next);
 }
 
+/**
+ * Removes every copy of an attribute: lol-html removes the first one only, and a duplicate the
+ * browser ignored (it keeps the first) would then take effect.
+ */
+function removeAll(el: HtmlElement, name: string): void {
+  for (let i = 0; i < 16 && el.hasAttribute(name); i++) el.removeAttribute(name);
+}
+
 /** Collects a text node's chunks and replaces the whole node once it is complete. */
 function wholeText(transform: (text: string) => string): (chunk: HtmlText) => void {
   let buffer = '';
   return (chunk) => {
+    // Text inside two of these elements (only possible in SVG/MathML, e.g. <svg><noscript><style>)
+    // is seen by each rule: the first one registered rewrites it, a later one would replace that
+    // with its own rewrite of the original text.
+    if (chunk.removed && buffer === '') return;
     buffer += chunk.text;
     if (!chunk.lastInTextNode) {
       chunk.remove();
@@ -135,7 +147,7 @@ export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewri
             el.setAttribute(attr, next);
             // A mapped resource is fetched through the mirror: the origin's hash still matches, but
             // rewritten CSS/JS would not, so integrity is dropped whenever the URL changed.
-            if (attr === 'src' || attr === 'href') el.removeAttribute('integrity');
+            if (attr === 'src' || attr === 'href') removeAll(el, 'integrity');
           };
     for (const selector of selectorsFor(row)) registry.on(selector, { element: handler });
   }
@@ -151,7 +163,7 @@ export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewri
         return;
       }
       el.setAttribute('href', next);
-      el.removeAttribute('integrity');
+      removeAll(el, 'integrity');
     },
   });
 
@@ -186,14 +198,33 @@ export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewri
   const mapUrl = (u: string) => mapper.toMirror(u, doc, !page);
   registry.on('style', { text: wholeText((css) => rewriteCss(css, mapUrl)) });
   registry.on('script', { text: wholeText((js) => mapper.rewriteText(js, doc.mirrorOrigin)) });
+  // With scripting on, an HTML <noscript> holds raw text: markup for a reader without JavaScript. In
+  // SVG/MathML it is an ordinary element, and its text (CDATA sections included) is just text.
+  // (lol-html gives the text inside an SVG <noscript> to this rule even where a break-out tag has left
+  // it, e.g. the text of an HTML <noscript> or <textarea> after it: the flag follows the innermost one.)
+  let htmlNoscript = true;
   registry.on('noscript', {
-    text: wholeText((html) =>
-      rewriteMarkupFragment(html, (row, value) => {
-        if (row.kind !== 'link') return rewriteValue(row.kind, value, opts);
-        const { action } = mapper.linkAction(value, doc);
-        return action === 'mirror' ? mapUrl(value) : null;
-      }),
-    ),
+    element(el) {
+      const outer = htmlNoscript;
+      htmlNoscript = !el.namespaceURI || el.namespaceURI === 'http://www.w3.org/1999/xhtml';
+      try {
+        el.onEndTag(() => void (htmlNoscript = outer));
+      } catch {
+        htmlNoscript = outer; // `<noscript/>` in SVG/MathML: no content, no end tag
+      }
+    },
+    text: wholeText((html) => {
+      if (!htmlNoscript) return html;
+      return rewriteMarkupFragment(
+        html,
+        (row, value) => {
+          if (row.kind !== 'link') return rewriteValue(row.kind, value, opts);
+          const { action } = mapper.linkAction(value, doc);
+          return action === 'mirror' ? mapUrl(value) : null;
+        },
+        (css) => rewriteCss(css, mapUrl),
+      );
+    }),
   });
 
   for (const selector of site.remove) registry.on(selector, { element: (el) => void el.remove() });

@@ -20,8 +20,9 @@ export const URL_ATTRIBUTES: readonly UrlAttribute[] = [
   { tags: ['a', 'area'], attr: 'href', kind: 'link' },
   { tags: ['base', 'image'], attr: 'href', kind: 'url' },
   // link[href] is handled on its own: rel=canonical keeps pointing at the original.
-  { tags: ['img', 'script', 'iframe', 'frame', 'embed', 'audio', 'video', 'source', 'track', 'input'], attr: 'src', kind: 'url' },
-  { tags: ['img', 'source'], attr: 'srcset', kind: 'srcset' },
+  // <image> is <img> to the HTML tree builder (a browser loads <image src>); lol-html sees the tag as written.
+  { tags: ['img', 'image', 'script', 'iframe', 'frame', 'embed', 'audio', 'video', 'source', 'track', 'input'], attr: 'src', kind: 'url' },
+  { tags: ['img', 'image', 'source'], attr: 'srcset', kind: 'srcset' },
   { tags: ['link'], attr: 'imagesrcset', kind: 'srcset' },
   { tags: ['video'], attr: 'poster', kind: 'url' },
   { tags: ['form'], attr: 'action', kind: 'url' },
