@@ -16,7 +16,7 @@ export interface HttpCacheOptions {
   store: CacheStore;
   router: SiteRouter;
   /** The mirror pipeline. */
-  handle(request: Request, trace?: RequestTrace): Promise<Response>;
+  handle(request: Request, trace?: RequestTrace, signal?: AbortSignal): Promise<Response>;
   /** The mirror's scheme + host for a request (responses naming it are stored per mirror host). */
   mirrorOriginOf(request: Request): string;
   now?: () => number;
@@ -183,7 +183,7 @@ export class HttpCache {
       if (lastModified) headers.set('if-modified-since', lastModified);
     }
     const originRequest = new Request(request.url, { method: 'GET', headers, signal: request.signal });
-    const response = await this.opts.handle(originRequest, trace);
+    const response = await this.opts.handle(originRequest, trace, request.signal);
     const receivedAt = this.now();
     const decision = storability(response.status, response.headers, hasCredentials, this.opts.config, receivedAt);
     const length = Number(response.headers.get('content-length') ?? NaN);

@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError, parseConfig } from '../config/validate.ts';
 import type { MirrorConfig } from '../config/types.ts';
 import { selectorProblems } from '../rewrite/html-engine.ts';
-import { createHtmlEngine } from './html-engines.ts';
 
 /** Reads and validates a config file; throws ConfigError listing every problem with its JSON path. */
 export async function loadConfigFile(path: string): Promise<MirrorConfig> {
@@ -18,8 +17,8 @@ export async function loadConfigFile(path: string): Promise<MirrorConfig> {
   return result.config;
 }
 
-/** `remove` selectors are checked by the engine that will run them (the WASM build only fails later, mid-page). */
+/** `remove` selectors are checked at start-up against the selector language every engine runs. */
 export function checkSelectors(config: MirrorConfig): void {
-  const problems = selectorProblems(config.sites, createHtmlEngine(config.server.htmlEngine));
+  const problems = selectorProblems(config.sites);
   if (problems.length) throw new ConfigError(problems);
 }

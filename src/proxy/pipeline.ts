@@ -26,8 +26,12 @@ export interface MirrorDeps {
 }
 
 export interface Mirror {
-  /** `trace`, when given, is filled in with the site and the origin's status and time. */
-  handle(request: Request, trace?: RequestTrace): Promise<Response>;
+  /**
+   * `trace`, when given, is filled in with the site and the origin's status and time. `signal` (default:
+   * the request's) aborts the origin request when the reader leaves: the cache passes the reader's own,
+   * since not every runtime carries a signal over into a Request built from another.
+   */
+  handle(request: Request, trace?: RequestTrace, signal?: AbortSignal): Promise<Response>;
   /** The mirror's scheme + host as the reader sees it, for absolute mirror URLs. */
   mirrorOriginOf(request: Request): string;
   readonly router: SiteRouter;
@@ -66,7 +70,7 @@ export function createMirror(deps: MirrorDeps): Mirror {
     return `${scheme}//${url.host}`;
   }
 
-  async function handle(request: Request, trace?: RequestTrace): Promise<Response> {
+  async function handle(request: Request, trace?: RequestTrace, signal: AbortSignal = request.signal): Promise<Response> {
     // ── request filter ──
     if (UNSUPPORTED_METHODS.has(request.method)) return errorPage(405, 'Method Not Allowed', `${request.method} is not supported by this mirror.`);
     let url: URL;
@@ -85,9 +89,9 @@ export function createMirror(deps: MirrorDeps): Mirror {
 
     // ── upstream request ──
     const controller = new AbortController();
-    const onClientAbort = () => controller.abort(request.signal.reason);
-    if (request.signal.aborted) onClientAbort();
-    else request.signal.addEventListener('abort', onClientAbort, { once: true });
+    const onClientAbort = () => controller.abort(signal.reason);
+    if (signal.aborted) onClientAbort();
+    else signal.addEventListener('abort', onClientAbort, { once: true });
     let release: () => void;
     try {
       release = await slots.get(site)!.acquire(controller.signal);
@@ -109,7 +113,7 @@ export function createMirror(deps: MirrorDeps): Mirror {
     } catch (err) {
       release();
       const name = (err as { name?: string })?.name;
-      if (!request.signal.aborted) deps.observer?.originDone(siteName, { error: String((err as Error)?.message ?? err), ms: Date.now() - started, url: doc.url });
+      if (!signal.aborted) deps.observer?.originDone(siteName, { error: String((err as Error)?.message ?? err), ms: Date.now() - started, url: doc.url });
       if (name === 'PayloadTooLargeError' || (err as { cause?: { name?: string } })?.cause?.name === 'PayloadTooLargeError') {
         return errorPage(413, 'Payload Too Large', `Request bodies are limited to ${maxBodyBytes} bytes.`);
       }

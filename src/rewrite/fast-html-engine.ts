@@ -9,8 +9,9 @@ import type {
   HtmlHandlerRegistry,
   HtmlText,
 } from './html-engine.ts';
+import { PORTABLE_SELECTORS } from './html-engine.ts';
 import { decode, encode, equalsLower, escapeText, isAlpha, isWs, lowerName, Output } from './fast-html/bytes.ts';
-import { complexMatches, parseSelector, SelectorError, type ComplexSelector, type MatchTarget } from './fast-html/selector.ts';
+import { complexMatches, parseSelector, type ComplexSelector, type MatchTarget } from './fast-html/selector.ts';
 
 /**
  * A streaming HTML rewriter in plain JavaScript (Web standards only), implementing the same HtmlEngine
@@ -1552,12 +1553,6 @@ export class FastHtmlEngine implements HtmlEngine {
   }
 
   checkSelector(selector: string): string | null {
-    try {
-      parseSelector(selector);
-      return null;
-    } catch (err) {
-      if (err instanceof SelectorError) return err.message;
-      throw err;
-    }
+    return PORTABLE_SELECTORS.checkSelector(selector);
   }
 }

@@ -1,3 +1,5 @@
+import { parseSelector, SelectorError } from './fast-html/selector.ts';
+
 /**
  * The streaming HTML engine seen by the rewrite rules: the subset of Cloudflare's HTMLRewriter API we use.
  * Workers pass the native HTMLRewriter (src/worker/), Node a WASM build of the same lol-html (src/node/).
@@ -64,14 +66,31 @@ export interface HtmlEngine {
   checkSelector(selector: string): string | null;
 }
 
-/** The `remove` selectors `engine` rejects, one line each with its JSON path (the same text on every runtime). */
-export function selectorProblems(sites: readonly { remove: readonly string[] }[], engine: HtmlEngine): string[] {
+/**
+ * The `remove` selectors outside the selector language every engine runs (the fast engine's checker,
+ * pure JS, is the reference), one line each with its JSON path: the same text, and the same configs
+ * accepted, on every runtime and engine.
+ */
+export function selectorProblems(sites: readonly { remove: readonly string[] }[], checker: Pick<HtmlEngine, 'checkSelector'> = PORTABLE_SELECTORS): string[] {
   const problems: string[] = [];
   sites.forEach((site, i) =>
     site.remove.forEach((selector, j) => {
-      const problem = engine.checkSelector(selector);
+      const problem = checker.checkSelector(selector);
       if (problem) problems.push(`sites[${i}].remove[${j}] is not a valid selector (${JSON.stringify(selector)}): ${problem}`);
     }),
   );
   return problems;
 }
+
+/** The selector language of the fast engine, which lol-html (WASM and native) also runs. */
+export const PORTABLE_SELECTORS: Pick<HtmlEngine, 'checkSelector'> = {
+  checkSelector(selector) {
+    try {
+      parseSelector(selector);
+      return null;
+    } catch (err) {
+      if (err instanceof SelectorError) return err.message;
+      throw err;
+    }
+  },
+};

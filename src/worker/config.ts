@@ -40,7 +40,7 @@ function load(value: string | object | undefined, engine: HtmlEngine): LoadedCon
   else if (typeof value === 'string') result = parseConfig(value, source);
   else result = validateConfig(value);
   if (!result.ok) return { ok: false, problems: result.errors, source };
-  const problems = [...selectorProblems(result.config.sites, engine), ...workerProblems(result.config)];
+  const problems = [...selectorProblems(result.config.sites), ...workerProblems(result.config)];
   return problems.length ? { ok: false, problems, source } : { ok: true, config: result.config, source };
 }
 
