@@ -2,6 +2,7 @@ import type { CacheConfig } from '../config/types.ts';
 import type { SiteRouter } from '../proxy/site-router.ts';
 import type { RequestTrace } from '../observe/observer.ts';
 import { withHeaders } from '../proxy/response-headers.ts';
+import { presentedToken, tokenMatches } from '../proxy/token.ts';
 import { BodyBroadcast } from './broadcast.ts';
 import { etagMatches, storability, varyNames, type Freshness } from './policy.ts';
 import type { CacheStore, StoredResponse } from './store.ts';
@@ -89,8 +90,7 @@ export class HttpCache {
     }
     if (text.length > 65536) return json(413, { error: 'purge requests are small JSON objects' });
     if (!token) return json(403, { error: 'purge is disabled: set cache.purgeToken or EDGEMIRROR_PURGE_TOKEN' });
-    const given = /^Bearer\s+(.+)$/i.exec(request.headers.get('authorization') ?? '')?.[1]?.trim() ?? '';
-    if (!timingSafeEqual(given, token)) return json(401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer' });
+    if (!tokenMatches(presentedToken(request), token)) return json(401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer' });
     const site = this.opts.router.route(request.headers.get('host'));
     if (!site) return json(421, { error: 'no site for this host' });
     let body: { url?: unknown; prefix?: unknown };
@@ -359,8 +359,3 @@ function namesMirrorHost(body: Uint8Array, headers: Headers, mirrorOrigin: strin
   return false;
 }
 
-function timingSafeEqual(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);
-  return diff === 0;
-}

@@ -9,6 +9,7 @@ import { onStreamEnd } from './limits.ts';
 import type { OriginFetch } from './origin-fetch.ts';
 import { createMirror } from './pipeline.ts';
 import { withHeaders } from './response-headers.ts';
+import { presentedToken, tokenMatches } from './token.ts';
 
 /**
  * Everything a runtime adapter serves: the mirror's own endpoints under /_mirror/ (purge, health,
@@ -65,11 +66,10 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
   const securityHeaders = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'x-robots-tag': robots || null };
 
   /** Metrics and the status page: open when no token is configured, else the same token as purge. */
-  function authorized(request: Request, url: URL): boolean {
-    if (!token) return true;
-    const given = /^Bearer\s+(.+)$/i.exec(request.headers.get('authorization') ?? '')?.[1]?.trim() ?? url.searchParams.get('token') ?? '';
-    return given.length === token.length && given === token;
+  function authorized(request: Request): boolean {
+    return !token || tokenMatches(presentedToken(request, true), token);
   }
+
 
   async function endpoint(request: Request, url: URL): Promise<Response | null> {
     const path = url.pathname;
@@ -79,7 +79,7 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
       return Response.json(health, { status: health.status === 'ok' ? 200 : 503, headers: { 'cache-control': 'no-store' } });
     }
     if (path === '/_mirror/metrics' || path === '/_mirror/' || path === '/_mirror') {
-      if (!authorized(request, url)) {
+      if (!authorized(request)) {
         return new Response('token required (Authorization: Bearer …, or ?token=…)\n', { status: 401, headers: { 'www-authenticate': 'Bearer', 'cache-control': 'no-store' } });
       }
       const stats = deps.store.stats();
