@@ -45,9 +45,10 @@ export interface EngineResult {
 }
 
 const CHUNK = 64 * 1024;
-const MIRROR_ORIGIN = 'http://127.0.0.1:8787';
+export const MIRROR_ORIGIN = 'http://127.0.0.1:8787';
 
-function chunkedStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+/** The input as a stream of 64 KiB chunks, as a socket would deliver it. */
+export function chunkedStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
   let offset = 0;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
@@ -58,7 +59,8 @@ function chunkedStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
   });
 }
 
-async function drain(stream: ReadableStream<Uint8Array>): Promise<number> {
+/** Reads a stream to its end; returns its byte count. */
+export async function drain(stream: ReadableStream<Uint8Array>): Promise<number> {
   let n = 0;
   const reader = stream.getReader();
   for (;;) {

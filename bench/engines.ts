@@ -17,32 +17,9 @@ import { WasmHtmlEngine } from '../src/node/wasm-html-engine.ts';
 import { FastHtmlEngine } from '../src/rewrite/fast-html-engine.ts';
 import type { HtmlEngine } from '../src/rewrite/html-engine.ts';
 import { registerHtmlRules } from '../src/rewrite/html-rules.ts';
-import { benchConfig } from './engine.ts';
+import { benchConfig, chunkedStream as chunked, drain, MIRROR_ORIGIN } from './engine.ts';
 import { ARTICLE_PATH, BIG_PATH, buildArticle, buildBigPage, buildRealArticle, WWW } from './pages.ts';
 
-const CHUNK = 64 * 1024;
-const MIRROR_ORIGIN = 'http://127.0.0.1:8787';
-
-function chunked(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  let offset = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (offset >= bytes.length) return controller.close();
-      controller.enqueue(bytes.subarray(offset, offset + CHUNK));
-      offset += CHUNK;
-    },
-  });
-}
-
-async function drain(stream: ReadableStream<Uint8Array>): Promise<number> {
-  let n = 0;
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return n;
-    n += value.length;
-  }
-}
 
 const site = benchConfig(false).sites[0]!;
 const mapper = new SiteMapper(site);
