@@ -3,7 +3,7 @@ import type { DocContext, SiteMapper } from '../mapping/url-mapper.ts';
 import { rewriteCss } from './css.ts';
 import type { HtmlElement, HtmlHandlerRegistry, HtmlText } from './html-engine.ts';
 import { rewriteMarkupFragment } from './markup-fragment.ts';
-import { rewriteSrcset } from './srcset.ts';
+import { rewriteSrcset, type MapUrl } from './srcset.ts';
 import { selectorsFor, URL_ATTRIBUTES, type AttributeKind } from './url-attributes.ts';
 
 /**
@@ -46,10 +46,8 @@ export function footerHtml(site: SiteConfig, originalUrl: string): string {
   return `<footer class="mirror-footer">${site.footer.replaceAll('{{originalUrl}}', escapeHtml(originalUrl))}</footer>`;
 }
 
-/** Rewrites one attribute value of the given kind; null when it stays as it is. */
-function rewriteValue(kind: AttributeKind, value: string, opts: HtmlRewriteOptions): string | null {
-  const absolute = opts.mode === 'fragment';
-  const mapUrl = (u: string) => opts.mapper.toMirror(u, opts.doc, absolute);
+/** Rewrites one attribute value of the given kind; null when it stays as it is. `mapUrl` is the document's. */
+function rewriteValue(kind: AttributeKind, value: string, mapUrl: MapUrl): string | null {
   switch (kind) {
     case 'link':
     case 'url':
@@ -131,6 +129,8 @@ const REFRESH_URL = /^(\s*\d*\.?\d*\s*[;,]?\s*(?:url\s*=\s*)?)(["']?)([^"']*)(["
 export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewriteOptions): void {
   const { mapper, site, doc } = opts;
   const page = opts.mode === 'page';
+  // One mapper per document (fragments in feeds need absolute URLs), not one per element.
+  const mapUrl: MapUrl = (u) => mapper.toMirror(u, doc, !page);
 
   for (const row of URL_ATTRIBUTES) {
     const { attr, kind } = row;
@@ -139,7 +139,7 @@ export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewri
         ? (el: HtmlElement) => rewriteLink(el, attr, opts)
         : (el: HtmlElement) => {
             const value = el.getAttribute(attr)!;
-            const next = rewriteValue(kind, value, opts);
+            const next = rewriteValue(kind, value, mapUrl);
             if (next === null) {
               if (opts.onLeak && kind === 'url') reportLeak(value, opts);
               return;
@@ -157,7 +157,7 @@ export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewri
       const rel = el.getAttribute('rel')?.toLowerCase() ?? '';
       if (/(^|\s)canonical(\s|$)/.test(rel)) return; // search engines and readers keep the original
       const href = el.getAttribute('href')!;
-      const next = mapper.toMirror(href, doc, !page);
+      const next = mapUrl(href);
       if (next === null) {
         if (opts.onLeak && /(^|\s)(stylesheet|icon|preload|modulepreload|prefetch|manifest)(\s|$)/.test(rel)) reportLeak(href, opts);
         return;
@@ -184,7 +184,7 @@ export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewri
       if (kind === 'refresh') {
         const m = REFRESH_URL.exec(content);
         if (!m || !m[3]) return;
-        const next = mapper.toMirror(m[3], doc, !page);
+        const next = mapUrl(m[3]);
         if (next !== null) el.setAttribute('content', `${m[1]}${m[2]}${next}${m[4]}${m[5]}`);
       } else if (kind === 'content-type' && opts.transcodedToUtf8) {
         el.setAttribute('content', CHARSET_PARAM.test(content) ? content.replace(CHARSET_PARAM, '$1utf-8') : content);
@@ -195,7 +195,6 @@ export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewri
     registry.on('meta[charset]', { element: (el) => void el.setAttribute('charset', 'utf-8') });
   }
 
-  const mapUrl = (u: string) => mapper.toMirror(u, doc, !page);
   registry.on('style', { text: wholeText((css) => rewriteCss(css, mapUrl)) });
   registry.on('script', { text: wholeText((js) => mapper.rewriteText(js, doc.mirrorOrigin)) });
   // With scripting on, an HTML <noscript> holds raw text: markup for a reader without JavaScript. In
@@ -218,7 +217,7 @@ export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewri
       return rewriteMarkupFragment(
         html,
         (row, value) => {
-          if (row.kind !== 'link') return rewriteValue(row.kind, value, opts);
+          if (row.kind !== 'link') return rewriteValue(row.kind, value, mapUrl);
           const { action } = mapper.linkAction(value, doc);
           return action === 'mirror' ? mapUrl(value) : null;
         },
