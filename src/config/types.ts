@@ -38,6 +38,15 @@ export interface SiteConfigInput {
   footer?: string;
   remove?: string[];
   inject?: { head?: string; bodyStart?: string; bodyEnd?: string };
+  export?: Partial<ExportConfig>;
+}
+
+/** `edgemirror export` settings of a site (docs/export.md). */
+export interface ExportConfig {
+  from: string[];
+  contentSelector: string[];
+  articlePattern: string;
+  remove: string[];
 }
 
 /** The configuration after validation, with every default filled in. */
@@ -86,4 +95,5 @@ export interface SiteConfig {
   footer: string;
   remove: string[];
   inject: { head: string; bodyStart: string; bodyEnd: string };
+  export: ExportConfig;
 }

@@ -159,6 +159,13 @@ function checkSite(site: SiteConfigInputLoose, i: number, errors: string[]): voi
       }
     });
   }
+  if (typeof site.export?.articlePattern === 'string') {
+    try {
+      new RegExp(site.export.articlePattern);
+    } catch (err) {
+      errors.push(`${base}.export.articlePattern is not a valid regular expression: ${(err as Error).message}`);
+    }
+  }
   if (Array.isArray(site.links?.rules)) {
     site.links.rules.forEach((r, k) => {
       if (r && typeof r.prefix === 'string' && !/^https?:\/\//i.test(r.prefix)) {
@@ -167,6 +174,9 @@ function checkSite(site: SiteConfigInputLoose, i: number, errors: string[]): voi
     });
   }
 }
+
+/** An article's body on Epoch Times pages (#artbody, .post_content) and on most other sites. */
+const EXPORT_CONTENT_SELECTORS = ['#artbody', '.post_content', 'article', 'main'];
 
 type SiteConfigInputLoose = Partial<SiteConfigInput> & Record<string, any>;
 type SiteConfigInput = MirrorConfigInput['sites'][number];
@@ -188,6 +198,12 @@ function resolveSite(s: SiteConfigInput): SiteConfig {
     footer: s.footer ?? '',
     remove: s.remove ?? [],
     inject: { head: s.inject?.head ?? '', bodyStart: s.inject?.bodyStart ?? '', bodyEnd: s.inject?.bodyEnd ?? '' },
+    export: {
+      from: s.export?.from ?? [],
+      contentSelector: s.export?.contentSelector ?? EXPORT_CONTENT_SELECTORS,
+      articlePattern: s.export?.articlePattern ?? '/n\\d+\\.html?$',
+      remove: s.export?.remove ?? ['script', 'noscript'],
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, ProblemError, UsageError, write, type Command } from '../cli/args.ts';
 import { checkCommand } from '../cli/check.ts';
+import { exportCommand } from '../cli/export.ts';
 import { initCommand } from '../cli/init.ts';
 import { rewriteCommand } from '../cli/rewrite.ts';
 import { serveCommand } from '../cli/serve.ts';
@@ -9,7 +10,7 @@ import { serveCommand } from '../cli/serve.ts';
  * No command, or options first, means `serve`: `npm start -- --config X --port N` works as it always has.
  * Exit status: 0 ok, 1 problems (an invalid config, an unreachable origin), 2 usage errors.
  */
-const COMMANDS: Command[] = [serveCommand, checkCommand, rewriteCommand, initCommand];
+const COMMANDS: Command[] = [serveCommand, checkCommand, rewriteCommand, initCommand, exportCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

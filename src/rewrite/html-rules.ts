@@ -70,8 +70,8 @@ function rewriteValue(kind: AttributeKind, value: string, mapUrl: MapUrl): strin
  * serialisation write it, is a quoted URL to the browser: decode the quote references before the
  * CSS scan (setAttribute escapes `"` again), or the URL is not seen and the image leaks.
  */
-const QUOTE_REFERENCE = /&(?:quot;|QUOT;|quot(?![\w=])|apos;|#0*(?:34|39)(?![0-9]);?|#[xX]0*(?:22|27)(?![0-9a-fA-F]);?)/g;
-function decodeQuoteReferences(value: string): string {
+export const QUOTE_REFERENCE = /&(?:quot;|QUOT;|quot(?![\w=])|apos;|#0*(?:34|39)(?![0-9]);?|#[xX]0*(?:22|27)(?![0-9a-fA-F]);?)/g;
+export function decodeQuoteReferences(value: string): string {
   if (!value.includes('&')) return value;
   return value.replace(QUOTE_REFERENCE, (ref) => (/apos|39|27/.test(ref) ? "'" : '"'));
 }
