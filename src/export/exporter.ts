@@ -525,7 +525,10 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
     const manifestText = serializeManifest(manifest);
     if (!o.dryRun) {
       await fs.mkdir(path.join(tmp, STATE_DIR), { recursive: true });
-      await fs.writeFile(path.join(tmp, MANIFEST_FILE), manifestText);
+      const old = previous ? await fs.readFile(path.join(out, MANIFEST_FILE), 'utf8').catch(() => null) : null;
+      if (old !== manifestText || !(await fs.link(path.join(out, MANIFEST_FILE), path.join(tmp, MANIFEST_FILE)).then(() => true, () => false))) {
+        await fs.writeFile(path.join(tmp, MANIFEST_FILE), manifestText);
+      }
     }
 
     const removed = Object.keys(previous?.files ?? {})
