@@ -315,7 +315,8 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
     const page = ch.source.replace(/\.(?:xml|rss|atom)$/i, '');
     if (page !== ch.source) for (const ext of ['.htm', '.html']) if (!targets.has(page + ext)) targets.set(page + ext, files);
   }
-  const pagePaths = [...pageMeta.keys()].sort();
+  let pagePaths = [...pageMeta.keys()].sort();
+  const missing = new Set<string>();
   for (const p of pagePaths) {
     const base = pageBase(p);
     if (!targets.has(p)) targets.set(p, { html: `${base}.html`, md: `${base}.md` });
@@ -326,7 +327,17 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
   const pages = new Map<string, PageInfo>();
   await settle(
     pagePaths.map(async (p) => {
-      const got = await fetchText(p);
+      let got: { text: string };
+      try {
+        got = await fetchText(p);
+      } catch (err) {
+        // Gone at the origin (404 …): not in the copy. Anything else (5xx, unreachable) stops the export.
+        if (!isMissing(err)) throw err;
+        warnings.push(`page left out: ${describe(err)}`);
+        missing.add(p);
+        done++;
+        return;
+      }
       const resourcesOf = new Set<string>();
       const found = await collectLinks(o.html, got.text, null, site.export.remove, (raw) => {
         const ref = mirrorRef(raw, p, mapper, root);
@@ -340,6 +351,11 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
     failures,
   );
   if (failures.length) throw failed(failures, previous !== null, out);
+  if (missing.size) {
+    pagePaths = pagePaths.filter((p) => !missing.has(p));
+    for (const p of missing) targets.delete(p);
+    for (const ch of channels) ch.items = ch.items.filter((p) => !missing.has(p));
+  }
 
   // ── a fresh tree beside the output ──
   const tmp = path.join(path.dirname(out), `.${path.basename(out)}.export-${process.pid}`);
@@ -407,6 +423,7 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
         } catch (err) {
           if (isMissing(err)) {
             warnings.push(`asset not copied: ${describe(err)}`);
+            done++;
             return;
           }
           throw err;
@@ -422,8 +439,10 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
             return null;
           });
           if (depth === 0) {
-            total += deps.size;
-            for (const d of [...deps].sort()) if (!assetFiles.has(d) && !inFlight.has(d)) await copyOnce(d, 1);
+            for (const d of [...deps].sort()) {
+              if (!inFlight.has(d)) total++;
+              await copyOnce(d, 1);
+            }
           }
           // Every copied asset lives in assets/: the stylesheet's own name does not change its relative URLs.
           const file = 'assets/stylesheet.css';
