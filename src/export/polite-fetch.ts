@@ -39,7 +39,22 @@ export function politeOriginFetch(inner: OriginFetch, opts: PoliteOptions): Orig
   let active = 0;
   const waiting: (() => void)[] = [];
   let head = 0;
-  let nextStart = 0;
+  /** Request starts pass through this chain one at a time, each at least delayMs after the one before. */
+  let gate: Promise<void> = Promise.resolve();
+  let lastStart = -Infinity;
+
+  function spaced(signal: AbortSignal): Promise<void> {
+    const turn = gate.then(async () => {
+      const wait = lastStart + opts.delayMs - Date.now();
+      if (wait > 0 && !signal.aborted) await sleep(wait, signal).catch(() => {});
+      // The actual start, not the planned one: timers that fire late do not bunch requests up.
+      if (!signal.aborted) lastStart = Date.now();
+    });
+    gate = turn;
+    return turn.then(() => {
+      if (signal.aborted) throw signal.reason;
+    });
+  }
 
   async function acquire(signal: AbortSignal): Promise<() => void> {
     if (active >= concurrency) {
@@ -57,13 +72,10 @@ export function politeOriginFetch(inner: OriginFetch, opts: PoliteOptions): Orig
         signal.addEventListener('abort', onAbort, { once: true });
       });
     } else active++;
-    // Spacing between starts: the slot is taken first, then the start time is reserved.
-    const now = Date.now();
-    const at = Math.max(now, nextStart);
-    nextStart = at + opts.delayMs;
-    if (at > now) {
+    // Spacing between starts: the slot is taken first, then the turn to start.
+    if (opts.delayMs > 0) {
       try {
-        await sleep(at - now, signal);
+        await spaced(signal);
       } catch (err) {
         release();
         throw err;
