@@ -12,6 +12,7 @@ import { stringStream } from '../rewrite/streams.ts';
 import { EXPORT_FORMAT_VERSION, MANIFEST_FILE, readManifest, serializeManifest, type Manifest, type ResourceEntry } from './manifest.ts';
 import { decodeEntities, escapeMarkdown, extractContent, htmlBlock, renderMarkdown } from './markdown.ts';
 import { assetExtension, channelDir, EXPORT_MIRROR_ORIGIN, mirrorRef, pageBase, relativeHref, sha256 } from './paths.ts';
+import { readCapped, readText, TooLargeError } from './io.ts';
 import { politeOriginFetch } from './polite-fetch.ts';
 import { KEEP, registerExportRules, type Resolve, type Role } from './rules.ts';
 import { parseFeed } from './sources.ts';
@@ -113,36 +114,6 @@ interface Channel {
   dir: string;
   title: string;
   items: string[];
-}
-
-async function readCapped(body: ReadableStream<Uint8Array> | null, cap: number, what: string): Promise<Uint8Array> {
-  if (!body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > cap) {
-      await reader.cancel().catch(() => {});
-      throw new TooLargeError(`${what} is larger than ${cap} bytes`);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
-}
-
-class TooLargeError extends Error {}
-
-async function readText(stream: ReadableStream<Uint8Array>): Promise<string> {
-  return new TextDecoder().decode(await readCapped(stream, Number.MAX_SAFE_INTEGER, 'page'));
 }
 
 export async function runExport(o: ExportOptions): Promise<ExportResult> {

@@ -1,5 +1,6 @@
 import type { HtmlEngine } from '../rewrite/html-engine.ts';
 import { stringStream } from '../rewrite/streams.ts';
+import { readText } from './io.ts';
 
 /**
  * A Markdown page from an exported HTML page (links already resolved for the Markdown files): the
@@ -29,18 +30,6 @@ export function decodeEntities(text: string): string {
 /** Text safe inside a Markdown heading or link label. */
 export function escapeMarkdown(text: string): string {
   return text.replace(/\s+/g, ' ').trim().replace(/([\\`*_{}[\]<>()#+!|~])/g, '\\$1');
-}
-
-async function readText(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const decoder = new TextDecoder();
-  let out = '';
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    out += decoder.decode(value, { stream: true });
-  }
-  return out + decoder.decode();
 }
 
 /** The page's <title> text and the HTML of its body element (see the module comment). */

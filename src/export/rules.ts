@@ -1,6 +1,6 @@
-import type { HtmlElement, HtmlHandlerRegistry, HtmlText } from '../rewrite/html-engine.ts';
+import type { HtmlElement, HtmlHandlerRegistry } from '../rewrite/html-engine.ts';
 import { rewriteCss } from '../rewrite/css.ts';
-import { decodeQuoteReferences } from '../rewrite/html-rules.ts';
+import { decodeQuoteReferences, REFRESH_URL, wholeText } from '../rewrite/html-rules.ts';
 import { rewriteSrcset } from '../rewrite/srcset.ts';
 import { selectorsFor, URL_ATTRIBUTES } from '../rewrite/url-attributes.ts';
 
@@ -34,22 +34,6 @@ const PAGE_RELS = /(^|\s)(canonical|alternate|prev|next|shortlink|search|author|
 const HINT_RELS = /(^|\s)(preconnect|dns-prefetch|prerender)(\s|$)/;
 /** A CSS url() that loads nothing. */
 const NOTHING = 'data:,';
-
-/** Collects a text node's chunks and replaces the whole node once it is complete (as html-rules does for <style>). */
-function wholeText(transform: (text: string) => string): (chunk: HtmlText) => void {
-  let buffer = '';
-  return (chunk) => {
-    if (chunk.removed && buffer === '') return;
-    buffer += chunk.text;
-    if (!chunk.lastInTextNode) {
-      chunk.remove();
-      return;
-    }
-    const text = buffer;
-    buffer = '';
-    chunk.replace(transform(text), { html: true });
-  };
-}
 
 export function registerExportRules(registry: HtmlHandlerRegistry, opts: ExportRuleOptions): void {
   const { resolve } = opts;
@@ -151,7 +135,7 @@ export function registerExportRules(registry: HtmlHandlerRegistry, opts: ExportR
   registry.on('meta[http-equiv][content]', {
     element(el) {
       if (el.getAttribute('http-equiv')!.trim().toLowerCase() !== 'refresh') return;
-      const m = /^(\s*\d*\.?\d*\s*[;,]?\s*(?:url\s*=\s*)?)(["']?)([^"']*)(["']?)(.*)$/is.exec(el.getAttribute('content')!);
+      const m = REFRESH_URL.exec(el.getAttribute('content')!);
       if (!m || !m[3]) return;
       const r = resolve(m[3], 'page');
       if (r === KEEP) return;

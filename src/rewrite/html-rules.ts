@@ -104,7 +104,7 @@ function removeAll(el: HtmlElement, name: string): void {
 }
 
 /** Collects a text node's chunks and replaces the whole node once it is complete. */
-function wholeText(transform: (text: string) => string): (chunk: HtmlText) => void {
+export function wholeText(transform: (text: string) => string): (chunk: HtmlText) => void {
   let buffer = '';
   return (chunk) => {
     // Text inside two of these elements (only possible in SVG/MathML, e.g. <svg><noscript><style>)
@@ -124,7 +124,7 @@ function wholeText(transform: (text: string) => string): (chunk: HtmlText) => vo
 }
 
 const CHARSET_PARAM = /(charset\s*=\s*)["']?[^\s;"']+["']?/i;
-const REFRESH_URL = /^(\s*\d*\.?\d*\s*[;,]?\s*(?:url\s*=\s*)?)(["']?)([^"']*)(["']?)(.*)$/is;
+export const REFRESH_URL = /^(\s*\d*\.?\d*\s*[;,]?\s*(?:url\s*=\s*)?)(["']?)([^"']*)(["']?)(.*)$/is;
 
 export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewriteOptions): void {
   const { mapper, site, doc } = opts;

@@ -112,7 +112,8 @@ const LIMIT = 5;
 const ITEMS = newestItems(LIMIT);
 const articleFile = (p: string, ext: string) => p.slice(1).replace(/\.htm$/, ext);
 
-describe('edgemirror export', () => {
+// Each test runs the command two or three times (a few seconds each on a quiet machine).
+describe('edgemirror export', { timeout: 180_000 }, () => {
   let origin: TestOrigin;
   let front: Front;
   let config: string;
@@ -300,6 +301,20 @@ describe('edgemirror export', () => {
     expect(dry.stdout).toContain('~ gb/nsc412/index.html');
     expect(dry.stdout).toMatch(/files would change: 1 new, 1 changed, 0 removed/);
     expect([...tree(out)]).toEqual([...before]);
+  });
+
+  it('--since takes the articles published since a date, newest first', async () => {
+    const out = path.join(work, 'since');
+    const since = '2022-04-17T06:00:00Z';
+    const r = await exportTo(out, '--since', since, '--limit', '100', '--dry-run');
+    expect(r.code).toBe(0);
+    const xml = readFileSync(FEED_NSC412_FILE, 'utf8');
+    const expected = [...xml.matchAll(/<item>([\s\S]*?)<\/item>/g)].filter((m) => Date.parse(/<pubDate>([^<]*)<\/pubDate>/.exec(m[1]!)![1]!) >= Date.parse(since));
+    expect(expected.length).toBeGreaterThan(2);
+    expect(expected.length).toBeLessThan(60);
+    expect(r.stdout).toContain(`1 channel, ${expected.length} pages`);
+    expect(r.stdout.split('\n').filter((l) => /^\+ gb\/\d+\/.*\.html$/.test(l))).toHaveLength(expected.length);
+    expect(existsSync(out)).toBe(false); // a dry run writes nothing
   });
 
   it('refuses a directory that holds something else, and bad options', async () => {

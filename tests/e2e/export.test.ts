@@ -64,7 +64,7 @@ async function brokenImages(page: Page): Promise<string[]> {
   return out;
 }
 
-describe('an export in the browser, behind the simulated firewall', () => {
+describe('an export in the browser, behind the simulated firewall', { timeout: 120_000 }, () => {
   let origin: TestOrigin;
   let out: string;
   let stat: { url: string; close(): Promise<void> };
