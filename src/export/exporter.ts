@@ -297,7 +297,9 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
   total += pagePaths.length;
   const pages = new Map<string, PageInfo>();
   await settle(
-    pagePaths.map(async (p) => {
+    pagePaths,
+    o.concurrency,
+    async (p) => {
       let got: { text: string };
       try {
         got = await fetchText(p);
@@ -318,7 +320,7 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
       pages.set(p, { ...targets.get(p)!, originalUrl: originalOf(p), title: meta.title || found.title || p, date: meta.date, text: got.text, resources: resourcesOf });
       done++;
       progress(`page ${originalOf(p)}`);
-    }),
+    },
     failures,
   );
   if (failures.length) throw failed(failures, previous !== null, out);
@@ -437,10 +439,7 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
         if (!job) inFlight.set(p, (job = copyAsset(p, depth)));
         return job;
       };
-      await settle(
-        list.map((p) => copyOnce(p, 0)),
-        failures,
-      );
+      await settle(list, o.concurrency, (p) => copyOnce(p, 0), failures);
       if (failures.length) throw failed(failures, previous !== null, out);
     }
 
@@ -584,10 +583,28 @@ function failed(failures: string[], hadPrevious: boolean, out: string): ExportEr
   return new ExportError(`export failed: ${failures.length} request${failures.length === 1 ? '' : 's'} could not be completed; ${hadPrevious ? `the previous export in ${out} is unchanged` : 'nothing was written'}`, shown);
 }
 
-/** Waits for every job; failures are collected (in input order) instead of thrown. */
-async function settle(jobs: Promise<void>[], failures: string[]): Promise<void> {
-  const results = await Promise.allSettled(jobs);
-  for (const r of results) if (r.status === 'rejected') failures.push(describe(r.reason));
+/**
+ * Runs `job` for every item, `width` at a time (the pipeline's origin timeout starts when a request is
+ * handed to it: requests must not wait in the polite queue behind hundreds of others). Failures are
+ * collected in input order instead of thrown; after the first, no new job starts.
+ */
+async function settle<T>(items: readonly T[], width: number, job: (item: T) => Promise<void>, failures: string[]): Promise<void> {
+  const errors: (string | undefined)[] = new Array(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (next < items.length && !failed) {
+      const i = next++;
+      try {
+        await job(items[i]!);
+      } catch (err) {
+        errors[i] = describe(err);
+        failed = true;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(width, items.length)) }, worker));
+  for (const e of errors) if (e !== undefined) failures.push(e);
 }
 
 /** --from: an original URL on the site, or a mirror path. */
