@@ -107,6 +107,8 @@ interface PageInfo {
   /** The pipeline's output (UTF-8 HTML). */
   text: string;
   resources: Set<string>;
+  /** Where the page came from after redirects: its relative URLs are read against it. */
+  docPath: string;
 }
 
 interface Channel {
@@ -180,7 +182,7 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
         await res.body?.cancel().catch(() => {});
         notModified++;
         resources[mirrorPath] = prev;
-        return { path: current, contentType: prev.type, bytes: new Uint8Array(), notModified: true };
+        return { path: prev.redirect ?? current, contentType: prev.type, bytes: new Uint8Array(), notModified: true };
       }
       const location = res.headers.get('location');
       if (res.status >= 300 && res.status < 400 && location && hop < MAX_REDIRECTS) {
@@ -238,7 +240,7 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
   const failures: string[] = [];
   for (const source of [...new Set(sources)]) {
     progress(`reading ${originalOf(source)}`);
-    let got: { text: string; type: string };
+    let got: { text: string; type: string; path: string };
     try {
       got = await fetchText(source);
     } catch (err) {
@@ -258,7 +260,7 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
         if (ref) items.push({ path: ref.path, title: item.title, date: item.date });
       }
     } else {
-      const found = await collectLinks(o.html, got.text, (raw) => mirrorRef(raw, source, mapper, root)?.path ?? null, site.export.remove);
+      const found = await collectLinks(o.html, got.text, (raw) => mirrorRef(raw, got.path, mapper, root)?.path ?? null, site.export.remove);
       title = found.title;
       items = found.links.filter((p) => articlePattern.test(p.split('?', 1)[0]!)).map((p) => ({ path: p, title: '', date: null }));
     }
@@ -300,7 +302,7 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
     pagePaths,
     o.concurrency,
     async (p) => {
-      let got: { text: string };
+      let got: { text: string; path: string };
       try {
         got = await fetchText(p);
       } catch (err) {
@@ -313,11 +315,11 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
       }
       const resourcesOf = new Set<string>();
       const found = await collectLinks(o.html, got.text, null, site.export.remove, (raw) => {
-        const ref = mirrorRef(raw, p, mapper, root);
+        const ref = mirrorRef(raw, got.path, mapper, root);
         if (ref) resourcesOf.add(ref.path);
       });
       const meta = pageMeta.get(p)!;
-      pages.set(p, { ...targets.get(p)!, originalUrl: originalOf(p), title: meta.title || found.title || p, date: meta.date, text: got.text, resources: resourcesOf });
+      pages.set(p, { ...targets.get(p)!, originalUrl: originalOf(p), title: meta.title || found.title || p, date: meta.date, text: got.text, resources: resourcesOf, docPath: got.path });
       done++;
       progress(`page ${originalOf(p)}`);
     },
@@ -374,12 +376,12 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
       }
       total += list.length;
       const copyAsset = async (p: string, depth: number): Promise<void> => {
-        let got: { bytes: Uint8Array; type: string };
+        let got: { bytes: Uint8Array; type: string; path: string };
         try {
           const isCss = /\.css$/i.test(p.split('?', 1)[0]!);
           if (isCss || previous?.resources[p]?.type.startsWith('text/css')) {
             const t = await fetchText(p);
-            got = { bytes: new TextEncoder().encode(t.text), type: t.type };
+            got = { bytes: new TextEncoder().encode(t.text), type: t.type, path: t.path };
           } else {
             let old: Uint8Array | null = null;
             const f = await fetchMirror(p, o.maxAssetBytes, async (prev) => {
@@ -391,7 +393,7 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
                 return false;
               }
             });
-            got = { bytes: f.notModified ? old! : f.bytes, type: f.contentType };
+            got = { bytes: f.notModified ? old! : f.bytes, type: f.contentType, path: f.path };
           }
         } catch (err) {
           if (isMissing(err)) {
@@ -407,7 +409,7 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
           const css = new TextDecoder().decode(bytes);
           const deps = new Set<string>();
           rewriteCss(css, (u) => {
-            const ref = mirrorRef(u, p, mapper, root);
+            const ref = mirrorRef(u, got.path, mapper, root);
             if (ref && !/\.css$/i.test(ref.path.split('?', 1)[0]!)) deps.add(ref.path);
             return null;
           });
@@ -421,7 +423,7 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
           const file = 'assets/stylesheet.css';
           bytes = new TextEncoder().encode(
             rewriteCss(css, (u) => {
-              const r = resolveFor(file, p, 'html')(u, 'resource');
+              const r = resolveFor(file, got.path, 'html')(u, 'resource');
               return r === KEEP ? null : (r ?? 'data:,');
             }),
           );
@@ -476,9 +478,9 @@ export async function runExport(o: ExportOptions): Promise<ExportResult> {
     // ── pages ──
     for (const p of pagePaths) {
       const page = pages.get(p)!;
-      if (wantHtml) await writeOut(page.html, await exportPass(page.text, page.html, p, 'html'));
+      if (wantHtml) await writeOut(page.html, await exportPass(page.text, page.html, page.docPath, 'html'));
       if (wantMd) {
-        const html = await exportPass(page.text, page.md, p, 'md');
+        const html = await exportPass(page.text, page.md, page.docPath, 'md');
         const { body } = await extractContent(o.html, html, site.export.contentSelector);
         await writeOut(page.md, renderMarkdown({ title: page.title, nav: navLine(page.md), body: htmlBlock(body), footer: footerHtml(site, page.originalUrl) }));
       }
