@@ -317,6 +317,22 @@ describe('edgemirror export', { timeout: 180_000 }, () => {
     expect(existsSync(out)).toBe(false); // a dry run writes nothing
   });
 
+  it('takes articles from a channel page (links matching export.articlePattern, in page order); pages gone at the origin are left out', async () => {
+    const out = path.join(work, 'channel-page');
+    const r = await runCli(['export', '--config', config, '--out', out, '--from', 'https://www.epochtimes.com/gb/nsc412.htm', '--limit', '3', '--delay', '0', '--assets', 'none'], {
+      timeoutMs: 90_000,
+    });
+    expect(r.code).toBe(0);
+    // The test origin's channel page lists three articles; two of them are not on the origin (404).
+    expect(r.stdout).toContain('1 channel, 1 page, 0 assets');
+    expect(r.stdout.match(/warning: page left out: https:\/\/www\.epochtimes\.com\/gb\/21\/3\/\d+\/n\d+\.htm: the origin answered 404/g)).toHaveLength(2);
+    const index = readFileSync(path.join(out, 'gb/nsc412/index.html'), 'utf8');
+    expect(index).toContain('<li><a href="../21/3/2/n12784933.html">');
+    const page = readFileSync(path.join(out, 'gb/21/3/2/n12784933.html'), 'utf8');
+    expect(page).toContain('<img id="lazy-data-src"');
+    expect(page).not.toMatch(/<img[^>]* (src|srcset)="(?!data:)/); // --assets none: only inline data: images are left
+  });
+
   it('refuses a directory that holds something else, and bad options', async () => {
     const other = tempDir();
     writeFileSync(path.join(other, 'precious.txt'), 'not an export');
