@@ -38,7 +38,12 @@ export interface SiteConfigInput {
   footer?: string;
   remove?: string[];
   inject?: { head?: string; bodyStart?: string; bodyEnd?: string };
+  language?: ReaderLanguage;
+  style?: string;
 }
+
+/** The language of the mirror's own pages for readers. */
+export type ReaderLanguage = 'zh-CN' | 'zh-TW' | 'en';
 
 /** The configuration after validation, with every default filled in. */
 export interface ServerConfig {
@@ -59,6 +64,8 @@ export interface ServerConfig {
   robots: string;
   accessLog: 'auto' | 'json' | 'pretty' | 'off';
   logClientIp: boolean;
+  /** Query strings in access-log paths: values REDACTED (default) or as sent; a token never. */
+  logQuery: 'redact' | 'full';
   htmlEngine: 'fast' | 'lol-html';
 }
 
@@ -86,4 +93,7 @@ export interface SiteConfig {
   footer: string;
   remove: string[];
   inject: { head: string; bodyStart: string; bodyEnd: string };
+  language: ReaderLanguage;
+  /** Operator CSS after the built-in nav bar and footer style. */
+  style: string;
 }

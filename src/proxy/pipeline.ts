@@ -112,6 +112,7 @@ export function createMirror(deps: MirrorDeps): Mirror {
       });
     } catch (err) {
       release();
+      if (trace) trace.error = String((err as Error)?.message ?? err); // the cause, for the access log
       const name = (err as { name?: string })?.name;
       if (!signal.aborted) deps.observer?.originDone(siteName, { error: String((err as Error)?.message ?? err), ms: Date.now() - started, url: doc.url });
       if (name === 'PayloadTooLargeError' || (err as { cause?: { name?: string } })?.cause?.name === 'PayloadTooLargeError') {

@@ -58,7 +58,7 @@ describe('edgemirror serve (real binary)', () => {
       // Not JSON at all: same.
       writeFileSync(file, '{ "sites": [');
       server.child.kill('SIGHUP');
-      await server.waitFor('stderr', 'is not valid JSON');
+      await server.waitFor('stderr', 'not valid JSON');
       expect((await get(server.url, '/gb/china.html', { host: 'ntd.test' })).status).toBe(200);
 
       // Fixed again, with a new site: it appears.
