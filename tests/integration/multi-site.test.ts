@@ -128,7 +128,7 @@ describe('two sites in one process (config/examples/two-sites.json)', () => {
     expect(delta('edgemirror_origin_duration_seconds_count{site="epochtimes"}')).toBe(1);
     expect(sample(m1, 'edgemirror_leaked_urls_total{site="ntdtv",host="www.youtube.com"}')).toBeGreaterThanOrEqual(1);
     expect(m1).not.toContain('edgemirror_leaked_urls_total{site="epochtimes",host="www.youtube.com"}');
-    expect(sample(m1, 'edgemirror_bytes_out_total{site="ntdtv"}')).toBeGreaterThan(0);
+    expect(sample(m1, 'edgemirror_out_bytes_total{site="ntdtv"}')).toBeGreaterThan(0);
     // The status page has a section per site.
     const status = await get(base, '/_mirror/', 'anything.example');
     expect(status.status).toBe(200);
