@@ -39,7 +39,7 @@ export interface SiteConfigInput {
   remove?: string[];
   inject?: { head?: string; bodyStart?: string; bodyEnd?: string };
   language?: ReaderLanguage;
-  style?: string;
+  style?: 'default' | 'none';
 }
 
 /** The language of the mirror's own pages for readers. */
@@ -94,6 +94,6 @@ export interface SiteConfig {
   remove: string[];
   inject: { head: string; bodyStart: string; bodyEnd: string };
   language: ReaderLanguage;
-  /** Operator CSS after the built-in nav bar and footer style. */
-  style: string;
+  /** "default": the built-in inline style on the nav bar and footer; "none": plain markup. */
+  style: 'default' | 'none';
 }

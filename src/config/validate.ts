@@ -235,7 +235,7 @@ function resolveSite(s: SiteConfigInput): SiteConfig {
     remove: s.remove ?? [],
     inject: { head: s.inject?.head ?? '', bodyStart: s.inject?.bodyStart ?? '', bodyEnd: s.inject?.bodyEnd ?? '' },
     language: s.language ?? 'zh-CN',
-    style: s.style ?? '',
+    style: s.style ?? 'default',
   };
 }
 

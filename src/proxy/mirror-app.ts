@@ -112,7 +112,7 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
         waitUntil?.(probing);
         let timer: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([probing, new Promise((r) => (timer = setTimeout(r, 5000)))]);
-        clearTimeout(timer);
+        if (timer !== undefined) clearTimeout(timer);
       }
       const health = observer.health();
       return Response.json(health, { status: health.status === 'ok' ? 200 : 503, headers: { 'cache-control': 'no-store' } });
