@@ -51,6 +51,8 @@ const TEXTS: Record<Exclude<ReaderLanguage, 'en'>, Texts> = {
   },
 };
 
+const BUTTON_STYLE = 'display:inline-block;box-sizing:border-box;min-height:44px;min-width:44px;padding:10px 18px;margin:0 10px 10px 0;border:1px solid GrayText;border-radius:8px;color:LinkText;text-decoration:none';
+
 const EN = { retry: 'Try again', home: 'Mirror home page', original: 'Original page (blocked in some countries): ' };
 
 export function errorPage(status: number, title: string, message: string, originalUrl?: string, extraHeaders: Record<string, string> = {}, site?: SiteConfig): Response {
@@ -59,7 +61,8 @@ export function errorPage(status: number, title: string, message: string, origin
   const words: Words = texts ? (texts.byStatus[status] ?? texts.fallback) : { title, message };
   const labels = texts ?? EN;
   const styled = site?.style !== 'none';
-  const link = (href: string, text: string) => `<a href="${href}"${styled ? ` style="${FOOTER_LINK_STYLE};padding:10px 12px;margin-right:8px"` : ''}>${text}</a>`;
+  // Retry and home look like buttons: the two things a reader can do here.
+  const link = (href: string, text: string) => `<a href="${href}"${styled ? ` style="${BUTTON_STYLE}"` : ''}>${text}</a>`;
   // The site's own footer when it has one; otherwise a plain line with the original link.
   const footer = originalUrl
     ? site?.footer

@@ -40,11 +40,12 @@ export function escapeHtml(text: string): string {
  * `all:revert`: the page's CSS can neither leak in (an inline declaration beats every page rule that is
  * not !important) nor be touched (nothing is added to the page's stylesheets). Dark mode without a
  * stylesheet: `color-scheme: light dark` makes the system colours (Canvas, CanvasText, LinkText) follow
- * the reader's setting. Links are at least 44 × 44 px, the smallest comfortable tap target on a phone.
+ * the reader's setting (color-mix tints the bar where supported; older browsers keep plain Canvas).
+ * Links are at least 44 × 44 px, the smallest comfortable tap target on a phone.
  */
-export const NAV_STYLE = 'all:revert;display:flex;flex-wrap:wrap;align-items:center;margin:0;padding:0 8px;color-scheme:light dark;background:Canvas;color:GrayText;border-bottom:1px solid GrayText;font:16px/1.4 system-ui,sans-serif';
+export const NAV_STYLE = 'all:revert;display:flex;flex-wrap:wrap;align-items:center;margin:0;padding:0 8px;color-scheme:light dark;background:Canvas;background:color-mix(in srgb,Canvas 93%,CanvasText);color:GrayText;border-bottom:1px solid GrayText;font:16px/1.4 system-ui,sans-serif';
 export const NAV_LINK_STYLE = 'all:revert;display:inline-flex;align-items:center;justify-content:center;min-height:44px;min-width:44px;padding:0 10px;color:LinkText;text-decoration:none';
-export const FOOTER_STYLE = 'all:revert;display:block;margin:0;padding:6px 12px;color-scheme:light dark;background:Canvas;color:CanvasText;border-top:1px solid GrayText;font:15px/1.6 system-ui,sans-serif;overflow-wrap:anywhere';
+export const FOOTER_STYLE = 'all:revert;display:block;margin:0;padding:6px 12px;color-scheme:light dark;background:Canvas;background:color-mix(in srgb,Canvas 93%,CanvasText);color:CanvasText;border-top:1px solid GrayText;font:15px/1.6 system-ui,sans-serif;overflow-wrap:anywhere';
 export const FOOTER_LINK_STYLE = 'all:revert;display:inline-block;min-height:44px;padding:10px 0;color:LinkText;word-break:break-all';
 
 export function navHtml(site: SiteConfig): string {
