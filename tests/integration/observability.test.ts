@@ -75,6 +75,13 @@ describe('observability endpoints', () => {
     expect(res.status).toBe(200);
     expect(res.text).toContain('<h2>epochtimes');
     expect(res.text).toContain('<svg');
+    // Charts with axes and values: 0 to the largest value, 60 minutes ago to now, latest and highest.
+    expect(res.text.match(/>−60 min<\/text>/g)).toHaveLength(3);
+    expect(res.text.match(/>now<\/text>/g)).toHaveLength(3);
+    expect(res.text).toMatch(/<h3>Requests per minute<\/h3><svg[^>]*>.*<text[^>]*>([12])<\/text><text[^>]*>0<\/text>.*<\/svg><p class="values">this minute: [0-2] · highest: \1<\/p>/s); // 2 requests (1 + 1 across a minute's turn)
+    // A small cache in the unit that shows it (not "0.0 MB").
+    expect(res.text).toMatch(/Cache: 1 entries, \d+(\.\d)? (B|KB)\./);
+    expect(res.text).not.toContain('0.0 MB');
     expect(res.text).toContain('images.other-cdn.example');
     expect(res.text).not.toMatch(/<script/i);
   });
