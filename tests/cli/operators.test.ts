@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -140,6 +141,42 @@ describe('edgemirror serve: JSON mode and signals', () => {
       req.destroy();
       slow.closeAllConnections();
       slow.close();
+    }
+  }, 60_000);
+});
+
+describe('npm start', () => {
+  it('SIGTERM to the npm process stops the server (npm runs node directly: exec in the start script)', async () => {
+    const origin = http.createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+    const file = configFile(`http://127.0.0.1:${(origin.address() as AddressInfo).port}`);
+    const npm = spawn('npm', ['start', '--', '--config', file, '--port', '0', '--host', '127.0.0.1'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let out = '';
+    npm.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    npm.stderr.resume();
+    const exited = new Promise<number | null>((r) => npm.once('exit', (code) => r(code)));
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    let serverPid = 0;
+    try {
+      for (let i = 0; i < 600 && !/pid (\d+)\)/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+      serverPid = Number(/serving .* pid (\d+)\)/.exec(out)?.[1]);
+      expect(serverPid).toBeGreaterThan(0);
+      npm.kill('SIGTERM');
+      await exited;
+      for (let i = 0; i < 200 && alive(serverPid); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(alive(serverPid), 'the server outlived npm').toBe(false);
+      expect(out).toContain('SIGTERM: no new connections');
+    } finally {
+      if (serverPid && alive(serverPid)) process.kill(serverPid, 'SIGKILL');
+      if (npm.exitCode === null) npm.kill('SIGKILL');
+      origin.close();
     }
   }, 60_000);
 });
