@@ -329,9 +329,10 @@ export function parseConfig(text: string, source = 'config'): ValidationResult {
     if (path === '(root)') path = '';
     while (!positions.has(path) && path !== '') path = path.replace(/(\.[^.[\]]*|\[\d+\])$/, '');
     const offset = positions.get(path);
-    return offset === undefined ? `${source}: ${problem}` : located(text, source, offset, problem);
+    return { offset: offset ?? Infinity, text: offset === undefined ? `${source}: ${problem}` : located(text, source, offset, problem) };
   });
-  return { ok: false, errors };
+  // In the order of the file, as an editor goes through them.
+  return { ok: false, errors: errors.sort((a, b) => a.offset - b.offset).map((e) => e.text) };
 }
 
 /** "file:line:col: problem", then the line itself and a caret under the column. */
