@@ -28,7 +28,7 @@ export function statusPage(observer: Observer, sites: string[], cache: { bytes: 
 </section>`;
   });
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><meta name="robots" content="noindex"><title>edgemirror status</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:960px}svg{display:block;overflow:visible}.plot{fill:#f6f6f6}rect.bar{fill:#3a7bd5}line{stroke:#999}text{font:11px system-ui,sans-serif;fill:#555}.ok{color:#2a2}.degraded{color:#c22}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}</style></head>
+<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:960px}svg{display:block;overflow:visible}.plot{fill:#f6f6f6}rect.bar{fill:#3a7bd5}line{stroke:#999}text{font:11px system-ui,sans-serif;fill:#555}.ok{color:#2a2}.degraded{color:#c22}.unknown{color:#a60}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}</style></head>
 <body><h1>edgemirror status: <span class="${health.status}">${health.status}</span></h1>
 <p>Cache: ${cache ? `${cache.entries} entries, ${formatBytes(cache.bytes)}` : 'not measurable on this runtime'}. <a href="metrics">metrics</a> · <a href="health">health</a></p>
 ${sections.join('\n')}
