@@ -96,6 +96,22 @@ describe('edgemirror check (real binary)', () => {
     expect(syntax.stderr).toContain('      { "name": "a", }\n                         ^');
   });
 
+  it('prints exactly what README.md and docs/operators.md show for a broken config', async () => {
+    const dir = tempDir();
+    const text = readFileSync(path.join(ROOT, 'config/default.json'), 'utf8').replace('"mount": "/_i/"', '"mount": "_i"').replace('"footer":', '"fotter":');
+    writeFileSync(path.join(dir, 'my.json'), text);
+    const r = await runCli(['check', 'my.json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr.startsWith('edgemirror: invalid config my.json:\n  my.json:9:46: sites[0].origins[1].mount')).toBe(true);
+    for (const doc of ['README.md', 'docs/operators.md']) {
+      const shown = readFileSync(path.join(ROOT, doc), 'utf8');
+      // The docs show the fotter problem (operators.md) or both (README): each shown line is printed.
+      const block = /edgemirror: invalid config my\.json:\n[\s\S]*?(?=\n```|\n\$ )/.exec(shown)?.[0];
+      expect(block, doc).toBeDefined();
+      for (const line of block!.split('\n')) expect(r.stderr.split('\n'), `${doc}: ${line}`).toContain(line);
+    }
+  });
+
   it('rejects an unknown placeholder in the footer, naming the one that exists', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'placeholder.json');

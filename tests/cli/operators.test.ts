@@ -55,6 +55,8 @@ describe('edgemirror serve: problems before serving, in one line each (exit 1, n
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`edgemirror: cannot listen on 127.0.0.1:${port}: the port is already in use (another edgemirror or server?); choose another with --port or PORT\n`);
     noStack(r.stderr);
+    // As docs/operators.md shows it.
+    expect(readFileSync(path.join(ROOT, 'docs/operators.md'), 'utf8')).toContain(r.stderr.trim().replace(`127.0.0.1:${port}`, '0.0.0.0:8787'));
   });
 
   it('an address that is not this machine’s', async () => {
@@ -62,6 +64,7 @@ describe('edgemirror serve: problems before serving, in one line each (exit 1, n
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('edgemirror: cannot listen on 192.0.2.1:0: 192.0.2.1 is not an address of this machine');
     noStack(r.stderr);
+    expect(readFileSync(path.join(ROOT, 'docs/operators.md'), 'utf8')).toContain(r.stderr.trim().replace('192.0.2.1:0', '192.0.2.1:8787'));
   });
 
   it('a host name that does not resolve', async () => {
