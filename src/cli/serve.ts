@@ -138,7 +138,7 @@ async function run(argv: string[]): Promise<number | null> {
     try {
       next = await loadConfigFile(configPath);
     } catch (err) {
-      const problems = err instanceof ConfigError ? err.problems : [String((err as Error)?.message ?? err)];
+      const problems = err instanceof ConfigError ? err.described() : [String((err as Error)?.message ?? err)];
       log.error(`SIGHUP: config ${configPath} rejected; still serving the previous config:`, { event: 'reload-rejected', config: configPath }, problems);
       return;
     }

@@ -6,12 +6,23 @@ import type { MirrorConfig, MirrorConfigInput, OriginConfig, ServerConfig, SiteC
  * then applies the rules a JSON Schema cannot say (one root mount, distinct mounts, URL shapes).
  * Every problem is reported with its JSON path, e.g. `sites[0].origins[1].mount must start and end with "/"`.
  */
-export type ValidationResult = { ok: true; config: MirrorConfig } | { ok: false; errors: string[] };
+export type ValidationResult =
+  | { ok: true; config: MirrorConfig }
+  /** `excerpts[i]`, when parsed from text: the line of errors[i] and a caret under the spot (two lines). */
+  | { ok: false; errors: string[]; excerpts?: string[] };
 
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
+  constructor(
+    readonly problems: string[],
+    readonly excerpts: string[] = [],
+  ) {
     super(`invalid config:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
+  }
+
+  /** Each problem, followed by its excerpt from the file when there is one (for people at a terminal). */
+  described(): string[] {
+    return this.problems.map((p, i) => (this.excerpts[i] ? `${p}\n${this.excerpts[i]}` : p));
   }
 }
 
@@ -300,9 +311,9 @@ export function validateConfig(input: unknown): ValidationResult {
 }
 
 /**
- * Parses JSON text and validates it. Every problem is reported as `source:line:col: problem`, followed
- * by the line of the file and a caret under the spot (as compilers do): JSON syntax errors where the
- * parser stopped, schema problems at the field's key (or its parent object, for a missing field).
+ * Parses JSON text and validates it. Every problem is reported as `source:line:col: problem`, with an
+ * excerpt: the line of the file and a caret under the spot (as compilers do). JSON syntax errors point
+ * where the parser stopped, schema problems at the field's key (or its parent object, if missing).
  */
 export function parseConfig(text: string, source = 'config'): ValidationResult {
   let input: unknown;
@@ -313,7 +324,8 @@ export function parseConfig(text: string, source = 'config'): ValidationResult {
     const at = /at position (\d+)/.exec(message);
     const offset = at ? Number(at[1]) : /end of JSON input/.test(message) ? text.length : 0;
     const reason = message.replace(/\s*in JSON at position \d+.*$/s, '').replace(/\s*\(line \d+ column \d+\)$/, '');
-    return { ok: false, errors: [located(text, source, offset, `not valid JSON: ${reason}`)] };
+    const problem = located(text, source, offset, `not valid JSON: ${reason}`);
+    return { ok: false, errors: [problem.line], excerpts: [problem.excerpt] };
   }
   const result = validateConfig(input);
   if (result.ok) return result;
@@ -329,14 +341,15 @@ export function parseConfig(text: string, source = 'config'): ValidationResult {
     if (path === '(root)') path = '';
     while (!positions.has(path) && path !== '') path = path.replace(/(\.[^.[\]]*|\[\d+\])$/, '');
     const offset = positions.get(path);
-    return { offset: offset ?? Infinity, text: offset === undefined ? `${source}: ${problem}` : located(text, source, offset, problem) };
+    return { offset: offset ?? Infinity, ...(offset === undefined ? { line: `${source}: ${problem}`, excerpt: '' } : located(text, source, offset, problem)) };
   });
   // In the order of the file, as an editor goes through them.
-  return { ok: false, errors: errors.sort((a, b) => a.offset - b.offset).map((e) => e.text) };
+  errors.sort((a, b) => a.offset - b.offset);
+  return { ok: false, errors: errors.map((e) => e.line), excerpts: errors.map((e) => e.excerpt) };
 }
 
-/** "file:line:col: problem", then the line itself and a caret under the column. */
-function located(text: string, source: string, offset: number, problem: string): string {
+/** "file:line:col: problem", and as its excerpt the line itself and a caret under the column. */
+function located(text: string, source: string, offset: number, problem: string): { line: string; excerpt: string } {
   const before = text.slice(0, offset);
   const line = before.split('\n').length;
   const lineStart = before.lastIndexOf('\n') + 1;
@@ -347,7 +360,7 @@ function located(text: string, source: string, offset: number, problem: string):
   const from = Math.max(lineStart, offset - 60);
   const shown = text.slice(from, Math.min(lineEnd, offset + 60)).replace(/\r$/, '');
   const pad = text.slice(from, offset).replace(/[^\t]/g, ' ');
-  return `${source}:${line}:${col}: ${problem}\n    ${shown}\n    ${pad}^`;
+  return { line: `${source}:${line}:${col}: ${problem}`, excerpt: `    ${shown}\n    ${pad}^` };
 }
 
 /**
