@@ -84,9 +84,4 @@ export function write(stream: NodeJS.WritableStream, text: string | Uint8Array):
   });
 }
 
-/** Formats bytes for people: 512 B, 12.3 KB, 4.0 MB. */
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
-}
+export { formatBytes } from '../observe/format.ts';

@@ -3,18 +3,21 @@ import { EXIT_OK, HELP, painter, parseCommandArgs, UsageError, write, type Comma
 import { DEFAULT_CONFIG, loadConfigForCli } from './config.ts';
 import { formatJson } from './json.ts';
 
-const USAGE = `Usage: edgemirror check [--config FILE | FILE] [--quiet]
+const USAGE = `Usage: edgemirror check [--config FILE | FILE] [--quiet] [--print]
 
 Validates a mirror config exactly as the server does at start-up (config/schema.json, the cross-field
-rules, every "remove" selector) and prints it resolved, with every default filled in, as JSON on
-standard output. Problems are printed one per line with their JSON path, on standard error.
+rules, every "remove" selector) and prints the verdict: "ok: FILE is valid" and each site's hosts and
+origins, on standard error. Each problem is printed as FILE:LINE:COL with its JSON path, followed by
+the line of the file and a caret under the spot.
 
   --config FILE  the config to check (default: config/default.json); may also be given as FILE
+  -T, --print    also print the config resolved, every default filled in, as JSON on standard output
+                 (as nginx -T does)
   -q, --quiet    print nothing when the config is valid (exit status only)
   -h, --help     this help
 
 Warnings (not errors): host patterns that two sites both claim (the later site never sees them).
-cache.purgeToken is shown as "<redacted>".
+With --print, cache.purgeToken is shown as "<redacted>".
 Exit status: 0 valid, 1 problems, 2 usage errors.`;
 
 /** Host patterns claimed by more than one site: the router gives them to the first, silently. */
@@ -41,7 +44,7 @@ function describe(config: MirrorConfig): string[] {
 }
 
 async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { config: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, ...HELP }, 1);
+  const { values, positionals } = parseCommandArgs(argv, { config: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, print: { type: 'boolean', short: 'T' }, ...HELP }, 1);
   if (values.help) {
     await write(process.stdout, USAGE + '\n');
     return EXIT_OK;
@@ -50,8 +53,10 @@ async function run(argv: string[]): Promise<number> {
   const path = values.config ?? positionals[0] ?? DEFAULT_CONFIG;
   const config = await loadConfigForCli(path);
   if (values.quiet) return EXIT_OK;
-  const shown = { ...config, cache: { ...config.cache, purgeToken: config.cache.purgeToken === null ? null : '<redacted>' } };
-  await write(process.stdout, formatJson(shown) + '\n');
+  if (values.print) {
+    const shown = { ...config, cache: { ...config.cache, purgeToken: config.cache.purgeToken === null ? null : '<redacted>' } };
+    await write(process.stdout, formatJson(shown) + '\n');
+  }
   const paint = painter(process.stderr);
   const n = config.sites.length;
   const lines = [`${paint(32, 'ok')}: ${path} is valid: ${n} site${n === 1 ? '' : 's'}`, ...describe(config)];
@@ -60,4 +65,4 @@ async function run(argv: string[]): Promise<number> {
   return EXIT_OK;
 }
 
-export const checkCommand: Command = { name: 'check', summary: 'validate a config and print it resolved, with defaults', usage: USAGE, run };
+export const checkCommand: Command = { name: 'check', summary: 'validate a config (--print: and print it resolved, with defaults)', usage: USAGE, run };

@@ -12,7 +12,7 @@ export async function loadConfigForCli(path: string): Promise<MirrorConfig> {
   try {
     return await loadConfigFile(path);
   } catch (err) {
-    if (err instanceof ConfigError) throw new ProblemError(`invalid config ${path}:`, err.problems);
+    if (err instanceof ConfigError) throw new ProblemError(`invalid config ${path}:`, err.described());
     throw err;
   }
 }

@@ -39,6 +39,8 @@ export interface SiteConfigInput {
   remove?: string[];
   inject?: { head?: string; bodyStart?: string; bodyEnd?: string };
   export?: Partial<ExportConfig>;
+  language?: ReaderLanguage;
+  style?: 'default' | 'none';
 }
 
 /** `edgemirror export` settings of a site (docs/export.md). */
@@ -48,6 +50,9 @@ export interface ExportConfig {
   articlePattern: string;
   remove: string[];
 }
+
+/** The language of the mirror's own pages for readers. */
+export type ReaderLanguage = 'zh-CN' | 'zh-TW' | 'en';
 
 /** The configuration after validation, with every default filled in. */
 export interface ServerConfig {
@@ -68,6 +73,8 @@ export interface ServerConfig {
   robots: string;
   accessLog: 'auto' | 'json' | 'pretty' | 'off';
   logClientIp: boolean;
+  /** Query strings in access-log paths: values REDACTED (default) or as sent; a token never. */
+  logQuery: 'redact' | 'full';
   htmlEngine: 'fast' | 'lol-html';
 }
 
@@ -96,4 +103,7 @@ export interface SiteConfig {
   remove: string[];
   inject: { head: string; bodyStart: string; bodyEnd: string };
   export: ExportConfig;
+  language: ReaderLanguage;
+  /** "default": the built-in inline style on the nav bar and footer; "none": plain markup. */
+  style: 'default' | 'none';
 }

@@ -6,12 +6,23 @@ import type { MirrorConfig, MirrorConfigInput, OriginConfig, ServerConfig, SiteC
  * then applies the rules a JSON Schema cannot say (one root mount, distinct mounts, URL shapes).
  * Every problem is reported with its JSON path, e.g. `sites[0].origins[1].mount must start and end with "/"`.
  */
-export type ValidationResult = { ok: true; config: MirrorConfig } | { ok: false; errors: string[] };
+export type ValidationResult =
+  | { ok: true; config: MirrorConfig }
+  /** `excerpts[i]`, when parsed from text: the line of errors[i] and a caret under the spot (two lines). */
+  | { ok: false; errors: string[]; excerpts?: string[] };
 
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
+  constructor(
+    readonly problems: string[],
+    readonly excerpts: string[] = [],
+  ) {
     super(`invalid config:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
+  }
+
+  /** Each problem, followed by its excerpt from the file when there is one (for people at a terminal). */
+  described(): string[] {
+    return this.problems.map((p, i) => (this.excerpts[i] ? `${p}\n${this.excerpts[i]}` : p));
   }
 }
 
@@ -79,9 +90,48 @@ function walk(node: SchemaNode, value: unknown, path: string, errors: string[]):
     for (const [key, child] of Object.entries(obj)) {
       const sub = node.properties?.[key];
       if (sub) walk(sub, child, childPath(path, key), errors);
-      else if (node.additionalProperties === false) errors.push(`${childPath(path, key)} is not a known field`);
+      else if (node.additionalProperties === false) {
+        const guess = closest(key, Object.keys(node.properties ?? {}));
+        errors.push(`${childPath(path, key)} is not a known field${guess ? `; did you mean "${guess}"?` : ''}`);
+      }
     }
   }
+}
+
+/** The known name a mistyped one most likely meant: same letters in another case, or at most 2 edits away. */
+export function closest(name: string, known: string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Math.min(2, Math.floor(name.length / 2));
+  for (const k of known) {
+    if (k.toLowerCase() === name.toLowerCase()) return k;
+    const d = editDistance(name.toLowerCase(), k.toLowerCase(), bestDistance);
+    if (d <= bestDistance && (best === null || d < bestDistance)) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance, or more than `limit` as soon as that is certain (names are short). */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** The only placeholder a footer may use. */
+const PLACEHOLDERS = ['originalUrl'];
+
+/** The operator token from the environment must be as strong as cache.purgeToken (config/schema.json). */
+export const MIN_TOKEN_LENGTH = (schema as { properties: { cache: { properties: { purgeToken: { minLength: number } } } } }).properties.cache.properties.purgeToken.minLength;
+export function purgeTokenProblem(token: string, name: string): string | null {
+  return token.length < MIN_TOKEN_LENGTH ? `${name} must be at least ${MIN_TOKEN_LENGTH} characters long (got ${token.length})` : null;
 }
 
 /** Parses "scheme://host[:port]" (no path); returns the normalised form or an error phrase. */
@@ -166,6 +216,13 @@ function checkSite(site: SiteConfigInputLoose, i: number, errors: string[]): voi
       errors.push(`${base}.export.articlePattern is not a valid regular expression: ${(err as Error).message}`);
     }
   }
+  if (typeof site.footer === 'string') {
+    for (const m of site.footer.matchAll(/\{\{\s*([^{}]*?)\s*\}\}/g)) {
+      if (PLACEHOLDERS.includes(m[1]!)) continue;
+      const guess = closest(m[1]!, PLACEHOLDERS);
+      errors.push(`${base}.footer has an unknown placeholder ${m[0]}${guess ? `; did you mean {{${guess}}}?` : ` (known: ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')})`}`);
+    }
+  }
   if (Array.isArray(site.links?.rules)) {
     site.links.rules.forEach((r, k) => {
       if (r && typeof r.prefix === 'string' && !/^https?:\/\//i.test(r.prefix)) {
@@ -204,6 +261,8 @@ function resolveSite(s: SiteConfigInput): SiteConfig {
       articlePattern: s.export?.articlePattern ?? '/n\\d+\\.html?$',
       remove: s.export?.remove ?? ['script', 'noscript'],
     },
+    language: s.language ?? 'zh-CN',
+    style: s.style ?? 'default',
   };
 }
 
@@ -224,6 +283,7 @@ export const SERVER_DEFAULTS: ServerConfig = {
   robots: 'noindex, nofollow',
   accessLog: 'auto',
   logClientIp: false,
+  logQuery: 'redact',
   htmlEngine: 'fast',
 };
 
@@ -266,13 +326,102 @@ export function validateConfig(input: unknown): ValidationResult {
   };
 }
 
-/** Parses JSON text and validates it; JSON syntax errors are reported like schema problems. */
+/**
+ * Parses JSON text and validates it. Every problem is reported as `source:line:col: problem`, with an
+ * excerpt: the line of the file and a caret under the spot (as compilers do). JSON syntax errors point
+ * where the parser stopped, schema problems at the field's key (or its parent object, if missing).
+ */
 export function parseConfig(text: string, source = 'config'): ValidationResult {
   let input: unknown;
   try {
     input = JSON.parse(text);
   } catch (err) {
-    return { ok: false, errors: [`${source} is not valid JSON: ${(err as Error).message}`] };
+    const message = (err as Error).message;
+    const at = /at position (\d+)/.exec(message);
+    const offset = at ? Number(at[1]) : /end of JSON input/.test(message) ? text.length : 0;
+    const reason = message.replace(/\s*in JSON at position \d+.*$/s, '').replace(/\s*\(line \d+ column \d+\)$/, '');
+    const problem = located(text, source, offset, `not valid JSON: ${reason}`);
+    return { ok: false, errors: [problem.line], excerpts: [problem.excerpt] };
   }
-  return validateConfig(input);
+  const result = validateConfig(input);
+  if (result.ok) return result;
+  let positions: Map<string, number>;
+  try {
+    positions = locatePaths(text);
+  } catch {
+    positions = new Map(); // a nesting deeper than the stack: problems without positions
+  }
+  const errors = result.errors.map((problem) => {
+    // Problems start with the JSON path they are about: "sites[0].footer has …", "sites[0].origins: mount …".
+    let path = /^[^\s:]*/.exec(problem)![0];
+    if (path === '(root)') path = '';
+    while (!positions.has(path) && path !== '') path = path.replace(/(\.[^.[\]]*|\[\d+\])$/, '');
+    const offset = positions.get(path);
+    return { offset: offset ?? Infinity, ...(offset === undefined ? { line: `${source}: ${problem}`, excerpt: '' } : located(text, source, offset, problem)) };
+  });
+  // In the order of the file, as an editor goes through them.
+  errors.sort((a, b) => a.offset - b.offset);
+  return { ok: false, errors: errors.map((e) => e.line), excerpts: errors.map((e) => e.excerpt) };
+}
+
+/** "file:line:col: problem", and as its excerpt the line itself and a caret under the column. */
+function located(text: string, source: string, offset: number, problem: string): { line: string; excerpt: string } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const lineStart = before.lastIndexOf('\n') + 1;
+  let lineEnd = text.indexOf('\n', offset);
+  if (lineEnd < 0) lineEnd = text.length;
+  const col = offset - lineStart + 1;
+  // Long lines (a minified config) are cut to 60 characters either side of the spot.
+  const from = Math.max(lineStart, offset - 60);
+  const shown = text.slice(from, Math.min(lineEnd, offset + 60)).replace(/\r$/, '');
+  const pad = text.slice(from, offset).replace(/[^\t]/g, ' ');
+  return { line: `${source}:${line}:${col}: ${problem}`, excerpt: `    ${shown}\n    ${pad}^` };
+}
+
+/**
+ * Where each JSON path starts in valid JSON text: a property at its key, an array item at its value.
+ * One pass over the text; paths are spelled as in problems ("sites[0].origins[1].mount").
+ */
+function locatePaths(text: string): Map<string, number> {
+  const at = new Map<string, number>();
+  let i = 0;
+  const space = () => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+  };
+  const string = (): string => {
+    const start = i++;
+    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    i++;
+    return JSON.parse(text.slice(start, i)) as string;
+  };
+  const value = (path: string): void => {
+    space();
+    if (!at.has(path)) at.set(path, i);
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      space();
+      for (let k = 0; i < text.length && text[i] !== close; k++) {
+        if (c === '{') {
+          const keyAt = i;
+          const child = childPath(path, string());
+          at.set(child, keyAt);
+          space();
+          i++; // ':'
+          value(child);
+        } else value(childPath(path, k));
+        space();
+        if (text[i] === ',') {
+          i++;
+          space();
+        }
+      }
+      i++;
+    } else if (c === '"') string();
+    else while (i < text.length && !',}] \t\n\r'.includes(text[i]!)) i++;
+  };
+  value('');
+  return at;
 }

@@ -12,7 +12,7 @@ export async function loadConfigFile(path: string): Promise<MirrorConfig> {
     throw new ConfigError([`cannot read config file ${path}: ${(err as Error).message}`]);
   }
   const result = parseConfig(text, path);
-  if (!result.ok) throw new ConfigError(result.errors);
+  if (!result.ok) throw new ConfigError(result.errors, result.excerpts);
   checkSelectors(result.config);
   return result.config;
 }

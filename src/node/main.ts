@@ -4,6 +4,7 @@ import { exportCommand } from '../cli/export.ts';
 import { initCommand } from '../cli/init.ts';
 import { rewriteCommand } from '../cli/rewrite.ts';
 import { serveCommand } from '../cli/serve.ts';
+import { RUNTIME, VERSION } from '../observe/version.ts';
 
 /**
  * The command line: `edgemirror COMMAND …` (bin/edgemirror.js) and `npm start -- …` (tsx src/node/main.ts).
@@ -21,6 +22,7 @@ A streaming mirror-rewriting reverse proxy.
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
   ${'help'.padEnd(width)}  help for a command: edgemirror help rewrite
+  ${'version'.padEnd(width)}  print the version (also --version, -V)
 
 Without a command, edgemirror serves (options as for serve):
   --config FILE  mirror config (default: config/default.json)
@@ -32,6 +34,10 @@ Run edgemirror COMMAND --help for a command's options. Docs: docs/operators.md`;
 
 async function main(argv: string[]): Promise<number | null> {
   const first = argv[0];
+  if (first === 'version' || first === '--version' || first === '-V') {
+    await write(process.stdout, `edgemirror ${VERSION} (${RUNTIME})\n`);
+    return EXIT_OK;
+  }
   if (first === undefined || first.startsWith('-')) {
     if (first === '--help' || first === '-h') {
       await write(process.stdout, overview() + '\n');
@@ -62,7 +68,8 @@ async function run(command: Command, argv: string[]): Promise<number | null> {
     if (err instanceof UsageError) return usageError(err.message, command.usage);
     if (err instanceof ProblemError) {
       console.error(`edgemirror: ${err.headline}`);
-      for (const line of err.lines) console.error(`  ${line}`);
+      // A config problem may carry the file's line and a caret under it: indented as one block.
+      for (const line of err.lines) console.error(`  ${line.replaceAll('\n', '\n  ')}`);
       return EXIT_PROBLEMS;
     }
     throw err;

@@ -3,6 +3,7 @@
  * of traffic per site (for the status page), and the "leak counter" — absolute URLs to hosts that are
  * not mirrored, left in rewritten pages, by host. Runtime-agnostic; one per process (or isolate).
  */
+import { RUNTIME, VERSION } from './version.ts';
 
 /** Filled in as a request passes the cache and the pipeline. */
 export interface RequestTrace {
@@ -10,10 +11,14 @@ export interface RequestTrace {
   cache?: string;
   originStatus?: number;
   originMs?: number;
+  /** Why the origin could not be used, e.g. "getaddrinfo ENOTFOUND www.epochtimes.com". */
+  error?: string;
 }
 
 export interface LogLine {
   time: string;
+  /** The Host the reader asked for (as sent, at most 255 characters), or null. */
+  host: string | null;
   site: string | null;
   method: string;
   path: string;
@@ -23,8 +28,13 @@ export interface LogLine {
   originMs: number | null;
   bytes: number;
   ms: number;
+  /** The cause when the origin could not be used (network error, timeout). */
+  error?: string;
   ip?: string;
 }
+
+/** Health of a site: unknown until its origin has answered (or failed) once. */
+export type HealthStatus = 'ok' | 'degraded' | 'unknown';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const MINUTES = 60;
@@ -47,6 +57,11 @@ interface SiteStats {
 
 export class Observer {
   private readonly sites = new Map<string, SiteStats>();
+  /** Configured host names and "*.domain" patterns: the only values of the host label (plus "other"). */
+  private readonly exactHosts = new Set<string>();
+  private readonly wildcardHosts: string[] = [];
+  /** "hostLabel|2xx" → count. */
+  private readonly byHost = new Map<string, number>();
   private rewriteSeconds = 0;
   private openConnections = 0;
 
@@ -55,6 +70,28 @@ export class Observer {
     private readonly options: { log?: (line: LogLine) => void; now?: () => number } = {},
   ) {
     for (const name of siteNames) this.sites.set(name, newStats());
+  }
+
+  /** The host patterns of the config (sites[].hosts): metrics label requests by these, the rest as "other". */
+  configureHosts(patterns: string[]): void {
+    for (const p of patterns) {
+      if (p.startsWith('*.')) {
+        if (!this.wildcardHosts.includes(p)) this.wildcardHosts.push(p);
+      } else if (p !== '*') this.exactHosts.add(p);
+    }
+    this.wildcardHosts.sort((a, b) => b.length - a.length);
+  }
+
+  /** Bounded cardinality: a configured name or pattern, or "other" ("*" included: it says nothing). */
+  hostLabel(host: string | null): string {
+    if (!host) return 'other';
+    let name = host.toLowerCase();
+    const colon = name.lastIndexOf(':');
+    if (colon > 0 && !name.endsWith(']')) name = name.slice(0, colon);
+    if (name.endsWith('.')) name = name.slice(0, -1);
+    if (this.exactHosts.has(name)) return name;
+    for (const p of this.wildcardHosts) if (name.endsWith(p.slice(1)) && name.length > p.length - 1) return p;
+    return 'other';
   }
 
   private now(): number {
@@ -78,6 +115,8 @@ export class Observer {
 
   /** A response has been sent completely (or the reader left). */
   requestDone(line: Omit<LogLine, 'time'>): void {
+    const hostKey = `${this.hostLabel(line.host)}|${Math.floor(line.status / 100)}xx`;
+    this.byHost.set(hostKey, (this.byHost.get(hostKey) ?? 0) + 1);
     const stats = this.stats(line.site);
     if (stats) {
       const key = `${line.status}|${line.cache ?? 'NONE'}`;
@@ -139,16 +178,28 @@ export class Observer {
     return [...(this.stats(site)?.leaks ?? [])].sort((a, b) => b[1] - a[1]).slice(0, n);
   }
 
-  /** ok, or degraded when a site's last origin contact failed within the last 5 minutes. */
-  health(): { status: 'ok' | 'degraded'; sites: Record<string, { status: 'ok' | 'degraded'; lastOriginError: SiteStats['lastOriginError'] }> } {
-    const sites: Record<string, { status: 'ok' | 'degraded'; lastOriginError: SiteStats['lastOriginError'] }> = {};
+  /**
+   * Per site: unknown until its origin has been reached (or has failed) once, degraded when the last
+   * origin contact failed within the last 5 minutes, else ok. Overall: degraded if any site is, else
+   * unknown if any site is, else ok. A mirror that never reached its origin is never "ok".
+   */
+  health(): { status: HealthStatus; sites: Record<string, { status: HealthStatus; lastOriginError: SiteStats['lastOriginError'] }> } {
+    const sites: Record<string, { status: HealthStatus; lastOriginError: SiteStats['lastOriginError'] }> = {};
     let degraded = false;
+    let unknown = false;
     for (const [name, s] of this.sites) {
       const recentError = s.lastOriginErrorAt !== null && this.now() - s.lastOriginErrorAt < 300_000 && (s.lastOriginOkAt ?? 0) < s.lastOriginErrorAt;
-      if (recentError) degraded = true;
-      sites[name] = { status: recentError ? 'degraded' : 'ok', lastOriginError: s.lastOriginError };
+      const status: HealthStatus = recentError ? 'degraded' : s.lastOriginOkAt === null && s.lastOriginErrorAt === null ? 'unknown' : 'ok';
+      if (status === 'degraded') degraded = true;
+      if (status === 'unknown') unknown = true;
+      sites[name] = { status, lastOriginError: s.lastOriginError };
     }
-    return { status: degraded ? 'degraded' : 'ok', sites };
+    return { status: degraded ? 'degraded' : unknown ? 'unknown' : 'ok', sites };
+  }
+
+  /** Sites whose origin has never been contacted (health "unknown"). */
+  unprobedSites(): string[] {
+    return [...this.sites].filter(([, s]) => s.lastOriginOkAt === null && s.lastOriginErrorAt === null).map(([name]) => name);
   }
 
   /** The last hour per site, a bucket per minute (oldest first), for the status page. */
@@ -174,6 +225,9 @@ export class Observer {
     const family = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     const label = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
+    family('edgemirror_build_info', 'gauge', 'Always 1; the labels say which version runs on which runtime.');
+    out.push(`edgemirror_build_info{version="${label(VERSION)}",runtime="${label(RUNTIME)}"} 1`);
+
     family('edgemirror_requests_total', 'counter', 'Responses sent, by site, status and cache state.');
     for (const [site, s] of this.sites) {
       for (const [key, n] of s.requests) {
@@ -181,15 +235,10 @@ export class Observer {
         out.push(`edgemirror_requests_total{site="${label(site)}",status="${status}",cache="${cache}"} ${n}`);
       }
     }
-    family('edgemirror_cache_hit_ratio', 'gauge', 'Share of responses served from the cache (HIT, STALE, REVALIDATED), by site.');
-    for (const [site, s] of this.sites) {
-      let all = 0;
-      let hits = 0;
-      for (const [key, n] of s.requests) {
-        all += n;
-        if (/\|(HIT|STALE|REVALIDATED)$/.test(key)) hits += n;
-      }
-      out.push(`edgemirror_cache_hit_ratio{site="${label(site)}"} ${all ? (hits / all).toFixed(4) : 0}`);
+    family('edgemirror_host_requests_total', 'counter', 'Responses sent, by the host the reader asked for (a configured name or pattern, else "other") and status class.');
+    for (const [key, n] of this.byHost) {
+      const [host, code] = key.split('|');
+      out.push(`edgemirror_host_requests_total{host="${label(host!)}",code="${code}"} ${n}`);
     }
     family('edgemirror_origin_duration_seconds', 'histogram', 'Time to the origin response headers, by site.');
     for (const [site, s] of this.sites) {
@@ -204,10 +253,10 @@ export class Observer {
     }
     family('edgemirror_origin_errors_total', 'counter', 'Origin requests that failed (network, timeout, 5xx), by site.');
     for (const [site, s] of this.sites) out.push(`edgemirror_origin_errors_total{site="${label(site)}"} ${s.originErrors}`);
-    family('edgemirror_bytes_out_total', 'counter', 'Body bytes sent to readers (before compression), by site.');
-    for (const [site, s] of this.sites) out.push(`edgemirror_bytes_out_total{site="${label(site)}"} ${s.bytesOut}`);
-    family('edgemirror_bytes_in_total', 'counter', 'Body bytes received from origins (decoded), by site.');
-    for (const [site, s] of this.sites) out.push(`edgemirror_bytes_in_total{site="${label(site)}"} ${s.bytesIn}`);
+    family('edgemirror_out_bytes_total', 'counter', 'Body bytes sent to readers (before compression), by site.');
+    for (const [site, s] of this.sites) out.push(`edgemirror_out_bytes_total{site="${label(site)}"} ${s.bytesOut}`);
+    family('edgemirror_in_bytes_total', 'counter', 'Body bytes received from origins (decoded), by site.');
+    for (const [site, s] of this.sites) out.push(`edgemirror_in_bytes_total{site="${label(site)}"} ${s.bytesIn}`);
     family('edgemirror_leaked_urls_total', 'counter', 'Absolute URLs to unmirrored hosts left in rewritten pages (resources, not links), by site and host.');
     for (const [site, s] of this.sites) for (const [host, n] of s.leaks) out.push(`edgemirror_leaked_urls_total{site="${label(site)}",host="${label(host)}"} ${n}`);
     family('edgemirror_rewrite_seconds_total', 'counter', 'Time spent inside the HTML rewriter.');

@@ -1,4 +1,5 @@
 import { escapeHtml } from '../rewrite/html-rules.ts';
+import { formatBytes } from './format.ts';
 import type { Observer } from './observer.ts';
 
 /** GET /_mirror/ — a small page for operators: the last hour per site as bar charts, and leaked hosts. */
@@ -16,9 +17,9 @@ export function statusPage(observer: Observer, sites: string[], cache: { bytes: 
 <p>${total} requests in the last hour · origin ${avgLatency === null ? '—' : `${avgLatency.toFixed(0)} ms average`}${
       siteHealth?.lastOriginError ? ` · last origin error ${escapeHtml(siteHealth.lastOriginError.at)}: ${escapeHtml(siteHealth.lastOriginError.message)} (${escapeHtml(siteHealth.lastOriginError.url)})` : ''
     }</p>
-<h3>Requests per minute</h3>${bars(hour.map((m) => m.requests), (v) => `${v} requests`)}
+<h3>Requests per minute</h3>${bars(hour.map((m) => m.requests), (v) => `${v}`)}
 <h3>Cache hit ratio</h3>${bars(hour.map((m) => m.hitRatio), (v) => `${(v * 100).toFixed(0)}%`, 1)}
-<h3>Origin latency (ms)</h3>${bars(hour.map((m) => m.originMs ?? 0), (v) => `${v.toFixed(0)} ms`)}
+<h3>Origin latency</h3>${bars(hour.map((m) => m.originMs ?? 0), (v) => `${v.toFixed(0)} ms`)}
 <h3>Top leaked hosts</h3>${
       leaks.length
         ? `<table><tr><th>host</th><th>URLs left in pages</th></tr>${leaks.map(([h, n]) => `<tr><td>${escapeHtml(h)}</td><td>${n}</td></tr>`).join('')}</table><p>Resources on these hosts are not mirrored: add them to <code>origins</code> with a mount.</p>`
@@ -27,22 +28,35 @@ export function statusPage(observer: Observer, sites: string[], cache: { bytes: 
 </section>`;
   });
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><meta name="robots" content="noindex"><title>edgemirror status</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:960px}svg{background:#f6f6f6;display:block}rect{fill:#3a7bd5}.ok{color:#2a2}.degraded{color:#c22}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}</style></head>
+<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:960px}svg{display:block;overflow:visible}.plot{fill:#f6f6f6}rect.bar{fill:#3a7bd5}line{stroke:#999}text{font:11px system-ui,sans-serif;fill:#555}.ok{color:#2a2}.degraded{color:#c22}.unknown{color:#a60}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}</style></head>
 <body><h1>edgemirror status: <span class="${health.status}">${health.status}</span></h1>
-<p>Cache: ${cache ? `${cache.entries} entries, ${(cache.bytes / 1048576).toFixed(1)} MB` : 'not measurable on this runtime'}. <a href="metrics">metrics</a> · <a href="health">health</a></p>
+<p>Cache: ${cache ? `${cache.entries} entries, ${formatBytes(cache.bytes)}` : 'not measurable on this runtime'}. <a href="metrics">metrics</a> · <a href="health">health</a></p>
 ${sections.join('\n')}
 </body></html>`;
 }
 
-/** A bar per minute, oldest on the left, as inline SVG (no scripts, no external assets). */
+/**
+ * A bar per minute, oldest on the left, as inline SVG (no scripts, no external assets): a y axis from 0
+ * to the largest value, an x axis from 60 minutes ago to now, and the latest and largest values written
+ * out. Each bar's exact value is its tooltip.
+ */
 function bars(values: number[], label: (v: number) => string, max = Math.max(1, ...values)): string {
   const width = 6;
   const height = 60;
+  const left = 44; // room for the y labels
+  const plot = values.length * (width + 2);
   const rects = values
     .map((v, i) => {
       const h = Math.round((v / max) * height);
-      return h > 0 ? `<rect x="${i * (width + 2)}" y="${height - h}" width="${width}" height="${h}"><title>${escapeHtml(label(v))}</title></rect>` : '';
+      return h > 0 ? `<rect class="bar" x="${left + i * (width + 2)}" y="${height - h}" width="${width}" height="${h}"><title>${escapeHtml(label(v))}</title></rect>` : '';
     })
     .join('');
-  return `<svg width="${values.length * (width + 2)}" height="${height}" role="img">${rects}</svg>`;
+  const axes =
+    `<rect class="plot" x="${left}" y="0" width="${plot}" height="${height}"/>` +
+    `<line x1="${left}" y1="0" x2="${left}" y2="${height}"/><line x1="${left}" y1="${height}" x2="${left + plot}" y2="${height}"/>` +
+    `<text x="${left - 4}" y="9" text-anchor="end">${escapeHtml(label(max))}</text><text x="${left - 4}" y="${height}" text-anchor="end">${escapeHtml(label(0))}</text>` +
+    `<text x="${left}" y="${height + 13}">−60 min</text><text x="${left + plot / 2}" y="${height + 13}" text-anchor="middle">−30 min</text><text x="${left + plot}" y="${height + 13}" text-anchor="end">now</text>`;
+  const latest = values.at(-1) ?? 0;
+  const peak = Math.max(0, ...values);
+  return `<svg width="${left + plot}" height="${height + 16}" role="img" aria-label="last 60 minutes">${axes}${rects}</svg><p class="values">this minute: ${escapeHtml(label(latest))} · highest: ${escapeHtml(label(peak))}</p>`;
 }

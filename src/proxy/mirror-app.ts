@@ -10,6 +10,7 @@ import type { OriginFetch } from './origin-fetch.ts';
 import { createMirror } from './pipeline.ts';
 import { withHeaders } from './response-headers.ts';
 import { presentedToken, tokenMatches } from './token.ts';
+import { ConfigError, purgeTokenProblem } from '../config/validate.ts';
 
 /**
  * Everything a runtime adapter serves: the mirror's own endpoints under /_mirror/ (purge, health,
@@ -45,11 +46,17 @@ export interface MirrorApp {
   fetch(request: Request, context?: RequestContext): Promise<Response>;
   readonly cache: HttpCache;
   readonly observer: Observer;
+  /**
+   * Contacts the origin of every site not contacted yet (a HEAD of its root through the pipeline), so
+   * health says ok or degraded instead of unknown. One probe at a time; resolves when it is done.
+   */
+  probe(): Promise<void>;
 }
 
 export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
   const siteNames = deps.config.sites.map((s) => s.name);
   const observer = deps.observer ?? new Observer(siteNames);
+  observer.configureHosts(deps.config.sites.flatMap((s) => s.hosts));
   const mirror = createMirror({ ...deps, observer });
   const cache = new HttpCache({
     config: deps.config.cache,
@@ -60,7 +67,9 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
     now: deps.now,
   });
   const token = deps.purgeToken || deps.config.cache.purgeToken;
-  const { maxUrlBytes, robots, logClientIp } = deps.config.server;
+  const tokenProblem = deps.purgeToken ? purgeTokenProblem(deps.purgeToken, 'EDGEMIRROR_PURGE_TOKEN') : null;
+  if (tokenProblem) throw new ConfigError([tokenProblem]);
+  const { maxUrlBytes, robots, logClientIp, logQuery } = deps.config.server;
   // Sent with every response: no MIME sniffing of rewritten bodies, no Referer naming the mirror to
   // third parties, and (by default) no search-engine indexing of a mirror that only copies a site.
   const securityHeaders = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'x-robots-tag': robots || null };
@@ -71,10 +80,40 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
   }
 
 
-  async function endpoint(request: Request, url: URL): Promise<Response | null> {
+  let probing: Promise<void> | null = null;
+  function probe(): Promise<void> {
+    probing ??= (async () => {
+      const pending = new Set(observer.unprobedSites());
+      await Promise.all(
+        mirror.router.sites
+          .filter((site) => pending.has(site.config.name))
+          .map(async (site) => {
+            const host = probeHost(site.config.hosts);
+            // Only through a host that reaches this very site (two sites may claim the same pattern).
+            if (host === null || mirror.router.route(host) !== site) return;
+            const response = await mirror.handle(new Request(`http://${host}/`, { method: 'HEAD' })).catch(() => null);
+            await response?.body?.cancel().catch(() => {});
+          }),
+      );
+    })().finally(() => {
+      probing = null;
+    });
+    return probing;
+  }
+
+  async function endpoint(request: Request, url: URL, waitUntil?: WaitUntil): Promise<Response | null> {
     const path = url.pathname;
     if (path === '/_mirror/purge') return cache.purge(request, token);
     if (path === '/_mirror/health') {
+      // Never "ok" for an origin never reached: a site not contacted yet is probed first (waiting up to
+      // 5 s; the probe goes on in the background after that, and health says "unknown" meanwhile).
+      if (observer.unprobedSites().length) {
+        const probing = probe();
+        waitUntil?.(probing);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([probing, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+        if (timer !== undefined) clearTimeout(timer);
+      }
       const health = observer.health();
       return Response.json(health, { status: health.status === 'ok' ? 200 : 503, headers: { 'cache-control': 'no-store' } });
     }
@@ -96,7 +135,7 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
       return errorPage(414, 'URI Too Long', `Request targets are limited to ${maxUrlBytes} bytes.`);
     }
     if (trace.site === null && (url.pathname.startsWith('/_mirror/') || url.pathname === '/_mirror')) {
-      const answer = await endpoint(request, url);
+      const answer = await endpoint(request, url, waitUntil);
       if (answer) return answer;
     }
     return cache.handle(request, waitUntil, trace);
@@ -105,24 +144,28 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
   return {
     cache,
     observer,
+    probe,
     async fetch(request, context = {}) {
       const started = Date.now();
       const url = new URL(request.url);
       // The mirror's own endpoints are not site traffic: logged, but not counted for a site.
       const internal = url.pathname === '/_mirror' || url.pathname.startsWith('/_mirror/');
-      const trace: RequestTrace = { site: internal ? null : (mirror.router.route(request.headers.get('host'))?.config.name ?? null) };
+      const host = request.headers.get('host');
+      const trace: RequestTrace = { site: internal ? null : (mirror.router.route(host)?.config.name ?? null) };
       const response = withHeaders(await route(request, url, trace, context.waitUntil), securityHeaders);
       const done = (bytes: number) =>
         observer.requestDone({
+          host: host === null ? null : host.slice(0, 255),
           site: trace.site,
           method: request.method,
-          path: url.pathname + url.search,
+          path: url.pathname + logSearch(url.search, logQuery),
           status: response.status,
           cache: response.headers.get('x-cache'),
           originStatus: trace.originStatus ?? null,
           originMs: trace.originMs ?? null,
           bytes,
           ms: Date.now() - started,
+          ...(trace.error !== undefined ? { error: trace.error } : {}),
           ...(logClientIp && context.clientIp ? { ip: context.clientIp } : {}),
         });
       if (!response.body) {
@@ -137,4 +180,33 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
       return new Response(onStreamEnd(response.body, done), response);
     },
   };
+}
+
+/**
+ * The query string as logged: readers' searches are not the operator's business, so by default each
+ * value is replaced by "REDACTED" (names kept); "full" keeps them. A `token` is never logged.
+ */
+export function logSearch(search: string, mode: 'redact' | 'full'): string {
+  if (search.length <= 1) return search;
+  const parts = search.slice(1).split('&');
+  return (
+    '?' +
+    parts
+      .map((part) => {
+        const eq = part.indexOf('=');
+        const name = eq < 0 ? part : part.slice(0, eq);
+        if (eq < 0 || eq === part.length - 1) return part;
+        return mode === 'full' && name.toLowerCase() !== 'token' ? part : `${name}=REDACTED`;
+      })
+      .join('&')
+  );
+}
+
+/** A host name that routes to a site with these patterns: the first exact one, else one under a wildcard. */
+function probeHost(hosts: string[]): string | null {
+  const exact = hosts.find((h) => !h.startsWith('*'));
+  if (exact) return exact;
+  const wildcard = hosts.find((h) => h.startsWith('*.'));
+  if (wildcard) return `probe${wildcard.slice(1)}`;
+  return hosts.includes('*') ? 'probe.invalid' : null;
 }

@@ -85,7 +85,7 @@ export function createMirror(deps: MirrorDeps): Mirror {
     const { origin, path } = site.mapper.toOrigin(url.pathname + url.search);
     const doc: DocContext = { origin, url: origin.url + path, mirrorOrigin: mirrorOriginOf(request, url) };
     const declaredLength = Number(request.headers.get('content-length') ?? 0);
-    if (declaredLength > maxBodyBytes) return errorPage(413, 'Payload Too Large', `Request bodies are limited to ${maxBodyBytes} bytes.`);
+    if (declaredLength > maxBodyBytes) return errorPage(413, 'Payload Too Large', `Request bodies are limited to ${maxBodyBytes} bytes.`, undefined, {}, site.config);
 
     // ── upstream request ──
     const controller = new AbortController();
@@ -96,7 +96,7 @@ export function createMirror(deps: MirrorDeps): Mirror {
     try {
       release = await slots.get(site)!.acquire(controller.signal);
     } catch (err) {
-      return errorPage(503, 'Service Unavailable', 'The mirror is busy; please try again in a moment.', doc.url, { 'retry-after': '5' });
+      return errorPage(503, 'Service Unavailable', 'The mirror is busy; please try again in a moment.', doc.url, { 'retry-after': '5' }, site.config);
     }
     const timer = setTimeout(() => controller.abort(new OriginTimeoutError(originTimeout)), originTimeout * 1000);
     const started = Date.now();
@@ -112,15 +112,16 @@ export function createMirror(deps: MirrorDeps): Mirror {
       });
     } catch (err) {
       release();
+      if (trace) trace.error = String((err as Error)?.message ?? err); // the cause, for the access log
       const name = (err as { name?: string })?.name;
       if (!signal.aborted) deps.observer?.originDone(siteName, { error: String((err as Error)?.message ?? err), ms: Date.now() - started, url: doc.url });
       if (name === 'PayloadTooLargeError' || (err as { cause?: { name?: string } })?.cause?.name === 'PayloadTooLargeError') {
-        return errorPage(413, 'Payload Too Large', `Request bodies are limited to ${maxBodyBytes} bytes.`);
+        return errorPage(413, 'Payload Too Large', `Request bodies are limited to ${maxBodyBytes} bytes.`, undefined, {}, site.config);
       }
       const timedOut = controller.signal.reason instanceof OriginTimeoutError || name === 'OriginTimeoutError';
       return timedOut
-        ? errorPage(504, 'Gateway Timeout', `The original site did not answer within ${originTimeout} seconds.`, doc.url)
-        : errorPage(502, 'Bad Gateway', 'The original site could not be reached.', doc.url);
+        ? errorPage(504, 'Gateway Timeout', `The original site did not answer within ${originTimeout} seconds.`, doc.url, {}, site.config)
+        : errorPage(502, 'Bad Gateway', 'The original site could not be reached.', doc.url, {}, site.config);
     } finally {
       clearTimeout(timer);
     }

@@ -35,15 +35,66 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
 
+/**
+ * The built-in look of the nav bar and footer (site.style "default"). Inline styles, each starting with
+ * `all:revert`: the page's CSS can neither leak in (an inline declaration beats every page rule that is
+ * not !important) nor be touched (nothing is added to the page's stylesheets). Dark mode without a
+ * stylesheet: `color-scheme: light dark` makes the system colours (Canvas, CanvasText, LinkText) follow
+ * the reader's setting (color-mix tints the bar where supported; older browsers keep plain Canvas).
+ * Links are at least 44 × 44 px, the smallest comfortable tap target on a phone.
+ */
+export const NAV_STYLE = 'all:revert;display:flex;flex-wrap:wrap;align-items:center;margin:0;padding:0 8px;color-scheme:light dark;background:Canvas;background:color-mix(in srgb,Canvas 93%,CanvasText);color:GrayText;border-bottom:1px solid GrayText;font:16px/1.4 system-ui,sans-serif';
+export const NAV_LINK_STYLE = 'all:revert;display:inline-flex;align-items:center;justify-content:center;min-height:44px;min-width:44px;padding:0 10px;color:LinkText;text-decoration:none';
+export const FOOTER_STYLE = 'all:revert;display:block;margin:0;padding:6px 12px;color-scheme:light dark;background:Canvas;background:color-mix(in srgb,Canvas 93%,CanvasText);color:CanvasText;border-top:1px solid GrayText;font:15px/1.6 system-ui,sans-serif;overflow-wrap:anywhere';
+export const FOOTER_LINK_STYLE = 'all:revert;display:inline-block;min-height:44px;padding:10px 0;color:LinkText;word-break:break-all';
+
 export function navHtml(site: SiteConfig): string {
   if (site.nav.length === 0) return '';
-  const items = site.nav.map((item) => `<a href="${escapeHtml(item.href)}">${escapeHtml(item.label)}</a>`);
-  return `<nav class="mirror-nav">${items.join(' | ')}</nav>`;
+  const styled = site.style !== 'none';
+  const link = styled ? ` style="${NAV_LINK_STYLE}"` : '';
+  const items = site.nav.map((item) => `<a href="${escapeHtml(item.href)}"${link}>${escapeHtml(item.label)}</a>`);
+  return `<nav class="mirror-nav"${styled ? ` style="${NAV_STYLE}"` : ''}>${items.join(' | ')}</nav>`;
 }
 
+/**
+ * The footer template with {{originalUrl}} filled in: exact inside a tag (an href), readable in text
+ * (see readableUrl). With the built-in style, the template's links get the footer link style too.
+ */
 export function footerHtml(site: SiteConfig, originalUrl: string): string {
   if (!site.footer) return '';
-  return `<footer class="mirror-footer">${site.footer.replaceAll('{{originalUrl}}', escapeHtml(originalUrl))}</footer>`;
+  const styled = site.style !== 'none';
+  const exact = escapeHtml(originalUrl);
+  const readable = escapeHtml(readableUrl(originalUrl));
+  const parts = site.footer.split('{{originalUrl}}');
+  let html = parts[0]!;
+  for (let i = 1; i < parts.length; i++) {
+    const insideTag = html.lastIndexOf('<') > html.lastIndexOf('>');
+    html += (insideTag ? exact : readable) + parts[i];
+  }
+  if (styled) html = html.replace(/<a(\s[^>]*)?>/gi, (tag, attrs = '') => (/\sstyle\s*=/i.test(attrs) ? tag : `<a${attrs} style="${FOOTER_LINK_STYLE}">`));
+  return `<footer class="mirror-footer"${styled ? ` style="${FOOTER_STYLE}"` : ''}>${html}</footer>`;
+}
+
+/** Percent-escapes of non-ASCII bytes (UTF-8 sequences), e.g. %E5%9B%BE. */
+const NON_ASCII_ESCAPES = /(?:%[89a-f][0-9a-f])+/gi;
+/** Characters that must stay escaped in text a reader sees: invisible, spacing or direction-changing. */
+const UNSAFE_SHOWN = /[\s\u0000-\u001f\u007f-\u00a0\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028-\u202f\u205f-\u206f\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\uffff]/u;
+
+/**
+ * A URL as a reader should read it: `…/search.htm?q=%E5%9B%BE%E7%89%87` → `…/search.htm?q=图片`, as
+ * browsers show it in the address bar. Only escapes of whole UTF-8 characters are decoded (ASCII such
+ * as %20, %2F stays as it is), and never into invisible or direction-changing characters.
+ */
+export function readableUrl(url: string): string {
+  return url.replace(NON_ASCII_ESCAPES, (run) => {
+    let text: string;
+    try {
+      text = decodeURIComponent(run);
+    } catch {
+      return run; // not UTF-8
+    }
+    return UNSAFE_SHOWN.test(text) ? run : text;
+  });
 }
 
 /** Rewrites one attribute value of the given kind; null when it stays as it is. `mapUrl` is the document's. */

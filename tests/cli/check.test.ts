@@ -6,8 +6,15 @@ import { ROOT, runCli, tempDir } from './cli-helpers.ts';
 const defaultConfig = () => JSON.parse(readFileSync(path.join(ROOT, 'config/default.json'), 'utf8'));
 
 describe('edgemirror check (real binary)', () => {
-  it('prints the resolved config of config/default.json, every default filled in', async () => {
+  it('prints the verdict only by default: no resolved JSON unless asked', async () => {
     const r = await runCli(['check']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^ok: .*config\/default\.json is valid: 1 site\n  epochtimes: hosts \*; \/ www\.epochtimes\.com, \/_i\/ i\.epochtimes\.com\n$/);
+  });
+
+  it('--print (-T) prints the resolved config of config/default.json, every default filled in', async () => {
+    const r = await runCli(['check', '-T']);
     expect(r.code).toBe(0);
     const resolved = JSON.parse(r.stdout);
     expect(resolved.server.originTimeout).toBe(30);
@@ -20,7 +27,7 @@ describe('edgemirror check (real binary)', () => {
   });
 
   it.each(['config/examples/ntdtv.json', 'config/examples/two-sites.json'])('accepts %s (FILE or --config FILE)', async (file) => {
-    const [positional, option] = await Promise.all([runCli(['check', file]), runCli(['check', '--config', file])]);
+    const [positional, option] = await Promise.all([runCli(['check', '--print', file]), runCli(['check', '--print', '--config', file])]);
     expect(positional.code).toBe(0);
     expect(option.stdout).toBe(positional.stdout);
     const resolved = JSON.parse(positional.stdout);
@@ -41,8 +48,9 @@ describe('edgemirror check (real binary)', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`edgemirror: invalid config ${file}:`);
-    expect(r.stderr).toContain('  sites[0].origins[1].mount must start and end with "/" (got "_i")');
-    expect(r.stderr).toContain('  server.originTimeout must be greater than 0');
+    expect(r.stderr).toContain(`  ${file}:1:`);
+    expect(r.stderr).toContain(': sites[0].origins[1].mount must start and end with "/" (got "_i")');
+    expect(r.stderr).toContain(': server.originTimeout must be greater than 0');
     // Selectors are checked by the engine only once the schema passes; fix the rest and they show.
     cfg.sites[0].origins[1].mount = '/_i/';
     cfg.server = {};
@@ -60,7 +68,59 @@ describe('edgemirror check (real binary)', () => {
     writeFileSync(path.join(dir, 'broken.json'), '{"sites": [');
     const broken = await runCli(['check', path.join(dir, 'broken.json')]);
     expect(broken.code).toBe(1);
-    expect(broken.stderr).toMatch(/is not valid JSON/);
+    expect(broken.stderr).toMatch(/broken\.json:1:12: not valid JSON/);
+  });
+
+  it('points at the spot: FILE:LINE:COL, the line itself and a caret; suggests the field meant', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'typo.json');
+    const cfg = defaultConfig();
+    cfg.sites[0].fotter = "x";
+    delete cfg.sites[0].footer;
+    cfg.sites[0].nav[0].lable = 'x';
+    const lines = JSON.stringify(cfg, null, 2).split('\n');
+    writeFileSync(file, lines.join('\n'));
+    const r = await runCli(['check', file]);
+    expect(r.code).toBe(1);
+    const at = lines.findIndex((l) => l.includes('"fotter"'));
+    const col = lines[at]!.indexOf('"fotter"') + 1;
+    expect(r.stderr).toContain(`  ${file}:${at + 1}:${col}: sites[0].fotter is not a known field; did you mean "footer"?\n      ${lines[at]}\n      ${' '.repeat(col - 1)}^\n`);
+    expect(r.stderr).toMatch(/sites\[0\]\.nav\[0\]\.lable is not a known field; did you mean "label"\?/);
+
+    // JSON syntax errors: line and column instead of a character offset.
+    writeFileSync(file, '{\n  "sites": [\n    { "name": "a", }\n  ]\n}\n');
+    const syntax = await runCli(['check', file]);
+    expect(syntax.code).toBe(1);
+    expect(syntax.stderr).toContain(`${file}:3:20: not valid JSON`);
+    expect(syntax.stderr).not.toMatch(/position \d+/);
+    expect(syntax.stderr).toContain('      { "name": "a", }\n                         ^');
+  });
+
+  it('prints exactly what README.md and docs/operators.md show for a broken config', async () => {
+    const dir = tempDir();
+    const text = readFileSync(path.join(ROOT, 'config/default.json'), 'utf8').replace('"mount": "/_i/"', '"mount": "_i"').replace('"footer":', '"fotter":');
+    writeFileSync(path.join(dir, 'my.json'), text);
+    const r = await runCli(['check', 'my.json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr.startsWith('edgemirror: invalid config my.json:\n  my.json:9:46: sites[0].origins[1].mount')).toBe(true);
+    for (const doc of ['README.md', 'docs/operators.md']) {
+      const shown = readFileSync(path.join(ROOT, doc), 'utf8');
+      // The docs show the fotter problem (operators.md) or both (README): each shown line is printed.
+      const block = /edgemirror: invalid config my\.json:\n[\s\S]*?(?=\n```|\n\$ )/.exec(shown)?.[0];
+      expect(block, doc).toBeDefined();
+      for (const line of block!.split('\n')) expect(r.stderr.split('\n'), `${doc}: ${line}`).toContain(line);
+    }
+  });
+
+  it('rejects an unknown placeholder in the footer, naming the one that exists', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'placeholder.json');
+    const cfg = defaultConfig();
+    cfg.sites[0].footer = '原文：<a href="{{originalURL}}">{{originalURL}}</a>';
+    writeFileSync(file, JSON.stringify(cfg, null, 2));
+    const r = await runCli(['check', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('sites[0].footer has an unknown placeholder {{originalURL}}; did you mean {{originalUrl}}?');
   });
 
   it('--quiet prints nothing; the purge token is redacted; shared host patterns are warned about', async () => {
@@ -76,7 +136,7 @@ describe('edgemirror check (real binary)', () => {
     writeFileSync(file, JSON.stringify(cfg));
     const quiet = await runCli(['check', '-q', file]);
     expect(quiet).toEqual({ code: 0, stdout: '', stderr: '' });
-    const r = await runCli(['check', file]);
+    const r = await runCli(['check', '--print', file]);
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain('a-very-secret-token-123');
     expect(JSON.parse(r.stdout).cache.purgeToken).toBe('<redacted>');

@@ -53,7 +53,7 @@ describe('edgemirror init against the NTDTV stand-in (real binary)', () => {
       expect(page.text).toContain('srcset="/_i/assets/uploads/2021/03/a103012345-600x338.jpg 600w, /_i/assets/uploads/2021/03/a103012345-1200x675.jpg 1200w"');
       expect(page.text).toContain('poster="/_video/posters/a103012345-640x360.jpg"');
       expect(page.text).not.toMatch(/https?:\/\/(i|video)\.ntdtv\.com/);
-      expect(page.text).toContain('原文链接（需翻墙）：<a href="https://www.ntdtv.com/gb/2021/03/02/a103012345.html">');
+      expect(page.text).toContain('原文链接（需翻墙）：<a href="https://www.ntdtv.com/gb/2021/03/02/a103012345.html" style="all:revert;');
       const image = await get(server.url, '/_i/assets/uploads/2021/03/a103012345-600x338.jpg');
       expect(image.status).toBe(200);
       expect(image.headers['content-type']).toBe('image/png');

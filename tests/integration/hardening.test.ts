@@ -229,7 +229,7 @@ describe('hardening', () => {
     it('escapes request-derived values in error pages', async () => {
       const res = await rawRequest(proxy.url, '/bigheaders%22%3E%3Cscript%3Ealert(1)%3C/script%3E?"><img%20src=x%20onerror=alert(1)>');
       expect(res.status).toBe(502);
-      expect(res.text).toContain('Original URL');
+      expect(res.text).toContain('原文链接（需翻墙）');
       expect(res.text).not.toMatch(/<script>alert|<img src=x/i);
       // The URL parser already percent-encodes " < > in the query; what it leaves (' in paths) is escaped by us.
       const quote = await rawRequest(proxy.url, "/bigheaders'onmouseover='alert(1)");

@@ -109,10 +109,10 @@ describe('streaming', () => {
     // Only the footer's original link names the origin.
     expect(leftovers).toBe(2);
     // Nothing lost: each absolute link lost "https://www.epochtimes.com" (26 bytes), each image
-    // "https://i.epochtimes.com" for "/_i" (21 bytes); the nav bar and footer add a few hundred.
+    // "https://i.epochtimes.com" for "/_i" (21 bytes); the nav bar and footer, with their inline style, add under 2 KB.
     const expected = LARGE_PAGE_BYTES - 26 * LARGE_PAGE_LINKS - 21 * LARGE_PAGE_IMAGES;
     expect(bytes - expected).toBeGreaterThan(0);
-    expect(bytes - expected).toBeLessThan(1024);
+    expect(bytes - expected).toBeLessThan(2048);
     const growthMb = (peak - before) / 1024 / 1024;
     console.log(`large page: ${(bytes / 1048576).toFixed(1)} MB out, memory growth ${growthMb.toFixed(1)} MB (${TARGET === 'node' ? 'RSS; origin, proxy and client share this process' : 'the Worker isolate: JS heap and buffers'})`);
     // Holding the page would cost well over its 32 MB (bytes, strings, WASM buffers); streaming stays far below.

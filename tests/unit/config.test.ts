@@ -70,12 +70,14 @@ describe('config validation', () => {
   it('reports broken JSON', () => {
     const r = parseConfig('{"sites": [', 'my.json');
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.errors[0]).toMatch(/^my\.json is not valid JSON: /);
+    if (r.ok) return;
+    expect(r.errors).toEqual(['my.json:1:12: not valid JSON: Unexpected end of JSON input']);
+    expect(r.excerpts).toEqual(['    {"sites": [\n' + ' '.repeat(15) + '^']);
   });
 
   it('validates against the same field names config/schema.json publishes', () => {
     const siteProps = Object.keys((schema as any).properties.sites.items.properties);
-    expect(siteProps).toEqual(['name', 'hosts', 'origins', 'links', 'nav', 'footer', 'remove', 'inject', 'export']);
+    expect(siteProps).toEqual(['name', 'hosts', 'origins', 'links', 'nav', 'footer', 'remove', 'inject', 'export', 'language', 'style']);
     expect(good().$schema).toBe('./schema.json');
   });
 });
