@@ -8,7 +8,9 @@ import type { OriginRequest, OriginResponse } from '../proxy/origin-fetch.ts';
  *
  * One request per connection (`Connection: close`); request bodies are sent with their Content-Length
  * or chunked; response bodies framed by chunked encoding, Content-Length or end of connection, and
- * gzip/deflate decoded (the only encodings DecompressionStream has, so only those are asked for).
+ * gzip/deflate decoded (the only encodings DecompressionStream has, so only those are asked for, or
+ * identity when the request says so). Another encoding is left in place, with its Content-Encoding:
+ * origin-fetch.ts decides what to do with it.
  * Everything streams, pulled by the reader; closing or cancelling ends the connection.
  */
 
@@ -167,7 +169,8 @@ export async function fetchOverSocket(req: OriginRequest, target: URL, host: str
 
   try {
     await socket.opened;
-    const lines = [`${req.method} ${target.pathname}${target.search} HTTP/1.1`, `host: ${host}`, 'connection: close', 'accept-encoding: gzip, deflate'];
+    const acceptEncoding = req.headers.get('accept-encoding')?.trim().toLowerCase() === 'identity' ? 'identity' : 'gzip, deflate';
+    const lines = [`${req.method} ${target.pathname}${target.search} HTTP/1.1`, `host: ${host}`, 'connection: close', `accept-encoding: ${acceptEncoding}`];
     for (const [name, value] of req.headers) if (!OWN_REQUEST_HEADERS.has(name)) lines.push(`${name}: ${value}`);
     const length = req.headers.get('content-length');
     const chunked = req.body !== null && (length === null || !/^\d+$/.test(length));
@@ -245,9 +248,8 @@ export async function fetchOverSocket(req: OriginRequest, target: URL, host: str
     });
 
     const encoding = headers.get('content-encoding')?.trim().toLowerCase();
-    if (encoding && status !== 206) {
-      const format = DECODABLE[encoding];
-      if (!format) throw new Error(`origin sent Content-Encoding ${encoding}, which this client cannot decode`);
+    const format = encoding && status !== 206 ? DECODABLE[encoding] : undefined;
+    if (format) {
       body = body.pipeThrough(new DecompressionStream(format));
       headers.delete('content-encoding');
       headers.delete('content-length');

@@ -35,10 +35,16 @@ export async function deliver(response: Response, onError: (err: unknown) => voi
   const body = response.body;
   if (!body) return response;
   const declared = response.headers.get('content-length');
+  // A Content-Encoding here is the origin's (a passthrough body, still encoded, see origin-fetch.ts):
+  // 'manual' keeps workerd from encoding it a second time.
+  const encodeBody = response.headers.has('content-encoding') ? 'manual' : 'automatic';
   if (declared !== null && /^\d+$/.test(declared.trim())) {
     const fixed = new FixedLengthStream(Number(declared));
     body.pipeTo(fixed.writable).catch(onError);
-    return new Response(fixed.readable, response);
+    return new Response(fixed.readable, { status: response.status, statusText: response.statusText, headers: response.headers, encodeBody });
+  }
+  if (encodeBody === 'manual') {
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers, encodeBody });
   }
   return hold(response, body, onError);
 }
