@@ -12,7 +12,8 @@
  * 32 MB page (no-store) with the cache off and on (wall time and CPU).
  *
  * Options: --requests N (default 60), --quick (20 requests, one 32 MB run), --engine fast|lol-html,
- * --no-node, --json FILE. Every child is killed by PID at the end.
+ * --socket (the Worker reaches the origin over its socket client, src/worker/http1.ts, instead of
+ * fetch()), --no-node, --json FILE. Every child is killed by PID at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     engine: { type: 'string', default: 'fast' },
     'no-node': { type: 'boolean', default: false },
+    socket: { type: 'boolean', default: false },
     json: { type: 'string' },
   },
 });
@@ -101,10 +103,12 @@ async function startWorkerTarget(script: string, compat: { date: string; flags: 
     modulesRoot: path.dirname(script),
     compatibilityDate: compat.date,
     compatibilityFlags: compat.flags,
-    bindings: { MIRROR_CONFIG: config(cache) },
+    bindings: { MIRROR_CONFIG: config(cache, values.socket ? `http://${originHost}` : undefined) },
     host: '127.0.0.1',
     port: 0,
-    outboundService: { external: { address: originHost, http: {} } },
+    // fetch(): every outbound request goes to the bench origin (DNS stand-in). The socket client
+    // connects to `upstream` itself (and Miniflare's outbound routing would break sockets).
+    ...(values.socket ? {} : { outboundService: { external: { address: originHost, http: {} } } }),
     handleRuntimeStdio(stdout: Readable, stderr: Readable) {
       stdout.resume();
       stderr.resume();
@@ -114,7 +118,7 @@ async function startWorkerTarget(script: string, compat: { date: string; flags: 
   const url = await mf.ready;
   const pid = childPids(process.pid).find((p) => !before.has(p) && fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'workerd');
   if (!pid) throw new Error('workerd process not found among this process’s children');
-  return { name: `worker (cache ${cache ? 'on' : 'off'})`, port: Number(url.port), pid };
+  return { name: `worker${values.socket ? '/socket' : ''} (cache ${cache ? 'on' : 'off'})`, port: Number(url.port), pid };
 }
 
 async function startNodeTarget(cache: boolean, upstream: string): Promise<Target> {
