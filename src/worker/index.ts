@@ -1,3 +1,4 @@
+import { env as startupEnv } from 'cloudflare:workers';
 import { Hono } from 'hono';
 import type { MirrorConfig } from '../config/types.ts';
 import { errorPage } from '../proxy/error-page.ts';
@@ -24,6 +25,14 @@ export interface Env extends WorkerEnv {
 }
 
 const fetchOrigin = createWorkerOriginFetch();
+
+// The config is checked when the isolate starts, not on the first request: an invalid one stops the
+// Worker from starting (its problems are logged first), so `wrangler deploy`, `wrangler secret put`
+// and `wrangler dev` fail with the problem list instead of a Worker that answers 500 after "Ready".
+const startup = loadWorkerConfig(startupEnv as Env);
+if (!startup.ok) {
+  throw new Error(`edgemirror: invalid config ${startup.source}: ${startup.problems.length} problem(s), listed above; the Worker does not start`);
+}
 let current: { config: MirrorConfig; purgeToken: string | undefined; app: MirrorApp } | null = null;
 
 function mirrorFor(env: Env): MirrorApp | Response {

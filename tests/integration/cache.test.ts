@@ -200,7 +200,7 @@ describe('cache of rewritten responses', () => {
 
   it('never shares a personal response (Set-Cookie, private) with coalesced readers', async () => {
     const base = await start();
-    for (const headers of [{ 'set-cookie': 'sid=1' }, { 'cache-control': 'private' }]) {
+    for (const headers of [{ 'set-cookie': 'sid=1' }, { 'cache-control': 'private' }] as Record<string, string>[]) {
       const path = fresh('personal-coalesce');
       origin.routes.set(path, { headers, body: page('personal'), delayMs: 300 });
       await Promise.all(Array.from({ length: 3 }, () => get(base, path)));
