@@ -66,11 +66,14 @@ async function hold(response: Response, body: ReadableStream<Uint8Array>, onErro
       if (result === null) break;
       pending = null;
       if (result.done) {
-        const whole = new Uint8Array(bytes);
-        let at = 0;
-        for (const c of held) {
-          whole.set(c, at);
-          at += c.length;
+        // (A cache hit is one chunk already: no copy.)
+        const whole = held.length === 1 ? held[0]! : new Uint8Array(bytes);
+        if (held.length > 1) {
+          let at = 0;
+          for (const c of held) {
+            whole.set(c, at);
+            at += c.length;
+          }
         }
         const headers = new Headers(response.headers);
         headers.set('content-length', String(bytes));
