@@ -55,7 +55,14 @@ describe('streaming', () => {
     // so the reader also pauses every 2 MB and samples there (harmless on Node).
     const before = await setup.proxy.memory();
     let peak = before;
-    const sample = () => setup.proxy.memory().then((m) => (peak = Math.max(peak, m)));
+    // One sample at a time: on the Worker each one waits for the isolate to be idle, and piling them up
+    // (every 20 ms on a busy machine) slowed the page itself several-fold.
+    let pending: Promise<unknown> | null = null;
+    const sample = () =>
+      (pending ??= setup.proxy
+        .memory()
+        .then((m) => (peak = Math.max(peak, m)))
+        .finally(() => (pending = null)));
     const sampler = setInterval(() => void sample(), 20);
     let checkpoint = 2 * 1024 * 1024;
     let bytes = 0;
