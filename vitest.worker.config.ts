@@ -45,6 +45,18 @@ export default defineConfig({
           env: { EDGEMIRROR_WORKER_ORIGIN: 'socket' },
         },
       },
+      {
+        // The page-level files again with server.htmlEngine "lol-html": the runtime's native
+        // HTMLRewriter instead of the fast engine (the default), so both engines are held to the same
+        // output on the Worker.
+        extends: true,
+        test: {
+          name: 'worker-native',
+          include: ['tests/integration/{article,documents,charsets,feeds}.test.ts'],
+          exclude: [...configDefaults.exclude, ...nodeOnly],
+          env: { EDGEMIRROR_HTML_ENGINE: 'lol-html' },
+        },
+      },
     ],
   },
 });

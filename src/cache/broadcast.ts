@@ -1,4 +1,30 @@
 /**
+ * Bytes that cache fills in flight may hold in memory together (each fill keeps its body whole until it
+ * is stored). A fill that would go past it stops keeping: the body still streams to its readers, and
+ * is simply not cached. Without it, many slow readers of different pages each hold up to maxEntryBytes.
+ */
+export class FillBudget {
+  private used = 0;
+  constructor(readonly max: number) {}
+
+  get inUse(): number {
+    return this.used;
+  }
+
+  take(bytes: number): boolean {
+    if (this.used + bytes > this.max) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.used = Math.max(0, this.used - bytes);
+  }
+}
+
+const UNLIMITED = new FillBudget(Number.POSITIVE_INFINITY);
+
+/**
  * One origin body, read once, streamed to several readers (coalesced requests for the same page) and,
  * while it fits, kept whole for the cache. The source is read only when some reader (or drain()) asks
  * for more, so the fastest reader sets the pace; chunks are dropped once every reader has passed them,
@@ -21,18 +47,33 @@ export class BodyBroadcast {
   /** Settles once the body can no longer be joined from its start (kept whole, abandoned or failed). */
   readonly completed = new Promise<void>((resolve) => (this.resolveCompleted = resolve));
 
+  /** Bytes taken from the budget (the kept chunks), given back when keeping ends. */
+  private reserved = 0;
+
   constructor(
     private readonly source: ReadableStreamDefaultReader<Uint8Array>,
+    /** Keep the body whole for the cache up to this many bytes (0: keep nothing, only stream). */
     private readonly maxKeep: number,
-    /** Called once: with the whole body if it was kept to the end, else with null. */
+    /** Called once: with the whole body if it was kept to the end (the source ended cleanly), else with null. */
     private readonly onComplete: (body: Uint8Array | null) => void,
+    private readonly budget: FillBudget = UNLIMITED,
   ) {
     this.keeping = maxKeep > 0;
   }
 
-  /** True while every chunk so far is still held, so a new reader can start from the beginning. */
+  /** Still keeping the body for the cache. */
+  get keepingBody(): boolean {
+    return this.keeping;
+  }
+
+  /**
+   * True while a new reader can still start from the beginning: every chunk so far is still held, or
+   * nothing has been read from the source yet.
+   */
   get joinable(): boolean {
-    return this.keeping && !this.failed && !this.finished;
+    if (this.failed) return false;
+    if (this.first === 0 && this.chunks.length === 0 && !this.done) return true;
+    return this.keeping && !this.finished;
   }
 
   subscribe(): ReadableStream<Uint8Array> {
@@ -92,16 +133,18 @@ export class BodyBroadcast {
         }
         this.chunks.push(value);
         this.bytes += value.length;
-        if (this.keeping && this.bytes > this.maxKeep) {
-          this.keeping = false;
+        if (this.keeping && (this.bytes > this.maxKeep || !this.budget.take(value.length))) {
+          this.stopKeeping();
           this.complete();
+        } else if (this.keeping) {
+          this.reserved += value.length;
         }
         this.trim();
       },
       (error) => {
         this.reading = null;
         this.failed = { error };
-        this.keeping = false;
+        this.stopKeeping();
         this.complete();
       },
     );
@@ -119,12 +162,18 @@ export class BodyBroadcast {
         body.set(c, at);
         at += c.length;
       }
-      this.keeping = false;
+      this.stopKeeping();
       this.onComplete(body);
       this.trim();
     } else {
       this.onComplete(null);
     }
+  }
+
+  private stopKeeping(): void {
+    this.keeping = false;
+    this.budget.give(this.reserved);
+    this.reserved = 0;
   }
 
   private trim(): void {
@@ -140,7 +189,7 @@ export class BodyBroadcast {
   private abort(): void {
     if (this.done || this.failed) return;
     this.failed = { error: new Error('all readers left') };
-    this.keeping = false;
+    this.stopKeeping();
     this.chunks = [];
     this.complete();
     this.source.cancel().catch(() => {});

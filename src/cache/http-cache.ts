@@ -3,9 +3,9 @@ import type { SiteRouter } from '../proxy/site-router.ts';
 import type { RequestTrace } from '../observe/observer.ts';
 import { withHeaders } from '../proxy/response-headers.ts';
 import { presentedToken, tokenMatches } from '../proxy/token.ts';
-import { BodyBroadcast } from './broadcast.ts';
+import { BodyBroadcast, FillBudget } from './broadcast.ts';
 import { etagMatches, storability, varyNames, type Freshness } from './policy.ts';
-import type { CacheStore, StoredResponse } from './store.ts';
+import type { CacheRecord, CacheStore, StoredResponse } from './store.ts';
 
 /**
  * The cache in front of the mirror pipeline: rewritten responses, shared by every mirror host of a site,
@@ -21,6 +21,11 @@ export interface HttpCacheOptions {
   /** The mirror's scheme + host for a request (responses naming it are stored per mirror host). */
   mirrorOriginOf(request: Request): string;
   now?: () => number;
+  /**
+   * Bytes all cache fills in flight may hold together (default: a quarter of cache.maxBytes, at least
+   * maxEntryBytes, at most 64 MiB). Past it a fill is abandoned: streamed on, not cached.
+   */
+  fillBudgetBytes?: number;
 }
 
 /** Keeps background work (refreshes, stores) alive: Workers' ctx.waitUntil; on Node promises just run. */
@@ -31,15 +36,30 @@ const MIRROR_ORIGIN = 'x-mirror-origin';
 const NULL_BODY_STATUS = new Set([204, 304]);
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-type Fill = { shared: true; status: number; headers: Headers; broadcast: BodyBroadcast } | { shared: false };
+/**
+ * A response on its way from the origin. `shared`: one origin body that several readers may stream
+ * (coalesced misses), kept whole for the cache when `stores`. `leader` is the request that asked
+ * the origin: a coalesced reader joins only if the response's Vary headers match its own.
+ */
+type Fill =
+  | { shared: true; status: number; headers: Headers; broadcast: BodyBroadcast; leader: Request; joinable: boolean }
+  | { shared: false; response?: Response };
 
 export class HttpCache {
   private readonly inflight = new Map<string, Promise<Fill>>();
   private readonly refreshing = new Set<string>();
+  /**
+   * Records being written (stores such as the Cache API take a while): served from here meanwhile, so
+   * a reader arriving just after a fill completed gets its body instead of asking the origin again.
+   */
+  private readonly storing = new Map<string, CacheRecord>();
   private readonly now: () => number;
+  readonly fillBudget: FillBudget;
 
   constructor(private readonly opts: HttpCacheOptions) {
     this.now = opts.now ?? Date.now;
+    const { maxBytes, maxEntryBytes } = opts.config;
+    this.fillBudget = new FillBudget(opts.fillBudgetBytes ?? Math.max(maxEntryBytes, Math.min(maxBytes / 4, 64 * 1024 * 1024)));
   }
 
   async handle(request: Request, waitUntil: WaitUntil = () => {}, trace?: RequestTrace): Promise<Response> {
@@ -109,6 +129,7 @@ export class HttpCache {
     const url = toPath(body?.url);
     const prefix = toPath(body?.prefix);
     if (!url && !prefix) return json(400, { error: 'give "url" (one URL) or "prefix" (a path prefix), as a mirror path or an original URL' });
+    if (prefix) for (const key of [...this.storing.keys()]) if (key.startsWith(`${site.config.name} ${prefix}`)) this.storing.delete(key);
     const purged = url ? await this.dropUrl(`${site.config.name} ${url}`, request) : await this.opts.store.deletePrefix(`${site.config.name} ${prefix}`);
     if (purged === null) {
       return json(501, { error: 'this cache cannot list its entries (Workers Cache API): purge single URLs, or purge the zone in Cloudflare' });
@@ -123,6 +144,7 @@ export class HttpCache {
 
   /** Drops a URL and its variants (their keys: the Vary record names them, or the store lists them). */
   private async dropUrl(primary: string, request?: Request): Promise<number> {
+    for (const key of [...this.storing.keys()]) if (key === primary || key.startsWith(`${primary}\n`)) this.storing.delete(key);
     const record = await this.opts.store.get(primary);
     let n = (await this.opts.store.delete(primary)) ? 1 : 0;
     const listed = await this.opts.store.deletePrefix(`${primary}\n`);
@@ -138,12 +160,16 @@ export class HttpCache {
     return `${primary}\n${values.join('\n')}`;
   }
 
+  private async get(key: string): Promise<CacheRecord | undefined> {
+    return this.storing.get(key) ?? this.opts.store.get(key);
+  }
+
   private async lookup(primary: string, request: Request): Promise<{ entry: StoredResponse; key: string } | null> {
-    const record = await this.opts.store.get(primary);
+    const record = await this.get(primary);
     if (!record) return null;
     if (record.kind === 'response') return { entry: record, key: primary };
     const key = this.varyKey(primary, record.vary, request);
-    const entry = await this.opts.store.get(key);
+    const entry = await this.get(key);
     return entry?.kind === 'response' ? { entry, key } : null;
   }
 
@@ -153,8 +179,10 @@ export class HttpCache {
     let fill = this.inflight.get(key);
     if (fill) {
       const joined = await fill;
-      if (joined.shared && joined.broadcast.joinable) return this.respondFromFill(request, joined, 'MISS');
-      // Not shareable (uncacheable, too large): this reader asks the origin itself.
+      if (joined.shared && joined.joinable && joined.broadcast.joinable && sameVariant(joined.headers, joined.leader, request)) {
+        return this.respondFromFill(request, joined, 'MISS');
+      }
+      // Not for this reader (personal, or another variant): it asks the origin itself.
       return this.respondFromFill(request, await this.startFill(request, primary, false, waitUntil, undefined, trace), 'MISS');
     }
     fill = this.startFill(request, primary, false, waitUntil, undefined, trace);
@@ -172,7 +200,7 @@ export class HttpCache {
     waitUntil: WaitUntil,
     revalidating?: StoredResponse,
     trace?: RequestTrace,
-  ): Promise<Fill & { response?: Response }> {
+  ): Promise<Fill> {
     const headers = new Headers(request.headers);
     for (const name of ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range']) headers.delete(name);
     if (revalidating) {
@@ -187,26 +215,26 @@ export class HttpCache {
     const receivedAt = this.now();
     const decision = storability(response.status, response.headers, hasCredentials, this.opts.config, receivedAt);
     const length = Number(response.headers.get('content-length') ?? NaN);
-    if (!decision.store || !response.body || length > this.opts.config.maxEntryBytes) {
-      return { shared: false, response };
-    }
+    // Personal responses are neither stored nor shared with coalesced readers.
+    const personal = hasCredentials || response.headers.has('set-cookie') || /\b(private|no-store)\b/i.test(response.headers.get('cache-control') ?? '');
+    if (!response.body || (!decision.store && personal)) return { shared: false, response };
+    // The body is kept (held whole in memory) only when the cache will store it: storable, not
+    // declared too large (rewritten bodies have no Content-Length: the broadcast counts their bytes).
+    const keep = decision.store && !(length > this.opts.config.maxEntryBytes) ? this.opts.config.maxEntryBytes : 0;
     const status = response.status;
     const responseHeaders = response.headers;
-    if (this.opts.store.putStream) {
-      // The store takes the body natively (Workers): one branch to the reader, one to the store, no
-      // chunk read in JS. Such bodies cannot be scanned for the mirror host, so they are stored per host.
-      const [toReader, toStore] = response.body.tee();
-      const entry = this.entryFor(status, responseHeaders, decision.freshness, receivedAt, [...varyNames(responseHeaders), MIRROR_ORIGIN]);
-      waitUntil(this.storeVariant(primary, request, entry, (key) => this.opts.store.putStream!(key, entry, toStore)));
-      return { shared: false, response: new Response(toReader, response) };
-    }
-    const broadcast = new BodyBroadcast(response.body.getReader(), this.opts.config.maxEntryBytes, (body) => {
-      if (body) waitUntil(this.storeBody(primary, request, status, responseHeaders, body, decision.freshness, receivedAt));
-    });
-    return { shared: true, status, headers: responseHeaders, broadcast };
+    const broadcast = new BodyBroadcast(
+      response.body.getReader(),
+      keep,
+      (body) => {
+        if (body && decision.store) waitUntil(this.storeBody(primary, request, status, responseHeaders, body, decision.freshness, receivedAt));
+      },
+      this.fillBudget,
+    );
+    return { shared: true, status, headers: responseHeaders, broadcast, leader: request, joinable: !personal };
   }
 
-  private respondFromFill(request: Request, fill: Fill & { response?: Response }, state: 'MISS' | 'BYPASS'): Response {
+  private respondFromFill(request: Request, fill: Fill, state: 'MISS' | 'BYPASS'): Response {
     if (!fill.shared) {
       const response = fill.response!;
       if (request.method === 'HEAD') response.body?.cancel().catch(() => {});
@@ -214,8 +242,9 @@ export class HttpCache {
     }
     const headers = new Headers(fill.headers);
     if (request.method === 'HEAD') {
-      // The fill goes on for the cache; this reader wants headers only.
-      fill.broadcast.drain().catch(() => {});
+      // The fill goes on if the cache keeps it; this reader wants headers only.
+      if (fill.broadcast.keepingBody) fill.broadcast.drain().catch(() => {});
+      else fill.broadcast.subscribe().cancel().catch(() => {});
       return withCacheHeaders(new Response(null, { status: fill.status, headers }), state, null);
     }
     return withCacheHeaders(new Response(fill.broadcast.subscribe(), { status: fill.status, headers }), state, null);
@@ -224,7 +253,7 @@ export class HttpCache {
   private async storeBody(primary: string, request: Request, status: number, headers: Headers, body: Uint8Array, freshness: Freshness, receivedAt: number): Promise<void> {
     const vary = varyNames(headers);
     if (namesMirrorHost(body, headers, this.opts.mirrorOriginOf(request))) vary.push(MIRROR_ORIGIN);
-    const entry = { ...this.entryFor(status, headers, freshness, receivedAt, vary), body };
+    const entry: StoredResponse = { ...this.entryFor(status, headers, freshness, receivedAt, vary), body };
     await this.storeVariant(primary, request, entry, (key) => this.opts.store.set(key, entry));
   }
 
@@ -245,10 +274,18 @@ export class HttpCache {
   }
 
   /** Writes the Vary record at the primary key when the entry varies, then the entry under its key. */
-  private async storeVariant(primary: string, request: Request, entry: Omit<StoredResponse, 'body'>, put: (key: string) => Promise<void>): Promise<void> {
-    if (entry.vary.length === 0) return put(primary);
-    await this.opts.store.set(primary, { kind: 'vary', vary: entry.vary, expiresAt: entry.staleIfErrorUntil });
-    await put(this.varyKey(primary, entry.vary, request));
+  private async storeVariant(primary: string, request: Request, entry: StoredResponse, put: (key: string) => Promise<void>): Promise<void> {
+    const key = entry.vary.length === 0 ? primary : this.varyKey(primary, entry.vary, request);
+    const vary: CacheRecord | null = entry.vary.length === 0 ? null : { kind: 'vary', vary: entry.vary, expiresAt: entry.staleIfErrorUntil };
+    // Visible at once (before the store's own writes settle); the store's copy wins afterwards.
+    const pending: [string, CacheRecord][] = vary ? [[primary, vary], [key, entry]] : [[key, entry]];
+    for (const [k, r] of pending) this.storing.set(k, r);
+    try {
+      if (vary) await this.opts.store.set(primary, vary);
+      await put(key);
+    } finally {
+      for (const [k, r] of pending) if (this.storing.get(k) === r) this.storing.delete(k);
+    }
   }
 
   private refreshInBackground(key: string, request: Request, waitUntil: WaitUntil): void {
@@ -269,7 +306,7 @@ export class HttpCache {
 
   private async revalidate(request: Request, key: string, primary: string, entry: StoredResponse, waitUntil: WaitUntil, trace?: RequestTrace): Promise<Response> {
     const now = this.now();
-    let fill: Fill & { response?: Response };
+    let fill: Fill;
     try {
       fill = await this.startFill(request, primary, false, waitUntil, entry, trace);
     } catch {
@@ -312,6 +349,14 @@ export class HttpCache {
     const body = request.method === 'HEAD' || NULL_BODY_STATUS.has(entry.status) ? null : entry.body;
     return withCacheHeaders(new Response(body as BodyInit | null, { status: entry.status, headers }), state, age);
   }
+}
+
+/** Whether a coalesced reader would get the same variant as the request that started the fill. */
+function sameVariant(headers: Headers, leader: Request, follower: Request): boolean {
+  const vary = headers.get('vary');
+  if (!vary) return true;
+  if (vary.includes('*')) return false;
+  return varyNames(headers).every((name) => leader.headers.get(name) === follower.headers.get(name));
 }
 
 function deadlines(at: number, f: Freshness): Pick<StoredResponse, 'freshUntil' | 'staleWhileRevalidateUntil' | 'staleIfErrorUntil'> {

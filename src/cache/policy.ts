@@ -61,6 +61,9 @@ export function storability(
   if (cc.has('private')) return { store: false, reason: 'private' };
   if (headers.has('set-cookie')) return { store: false, reason: 'set-cookie' };
   if ((headers.get('vary') ?? '').includes('*')) return { store: false, reason: 'vary *' };
+  // no-cache: stored only to be revalidated before every use, which needs a validator; without one,
+  // every use would fetch the whole body again, so keeping (and holding) it is wasted.
+  if (cc.has('no-cache') && !headers.has('etag') && !headers.has('last-modified')) return { store: false, reason: 'no-cache without a validator' };
   const isPublic = cc.has('public');
   if (requestHasCredentials && !isPublic) return { store: false, reason: 'credentials' };
 

@@ -36,11 +36,6 @@ export type CacheRecord = StoredResponse | VaryRecord;
 export interface CacheStore {
   get(key: string): Promise<CacheRecord | undefined>;
   set(key: string, record: CacheRecord): Promise<void>;
-  /**
-   * Where a store can take a body as it streams without JavaScript reading it chunk by chunk (the Cache
-   * API on Workers, fed by the runtime's tee()), the cache uses this instead of its in-memory fill.
-   */
-  putStream?(key: string, entry: Omit<StoredResponse, 'body'>, body: ReadableStream<Uint8Array>): Promise<void>;
   delete(key: string): Promise<boolean>;
   /** Deletes every key starting with `prefix`; returns how many were dropped, or null when the store cannot list its keys. */
   deletePrefix(prefix: string): Promise<number | null>;

@@ -33,6 +33,8 @@ export interface MirrorAppDeps {
    * rewritten element there (a 32 MB page: 4 s → 28 s, and memory well past the isolate's 128 MB).
    */
   bodySize?: 'stream' | 'header';
+  /** Bytes all cache fills in flight may hold together (see HttpCacheOptions). */
+  fillBudgetBytes?: number;
 }
 
 export interface RequestContext {
@@ -65,6 +67,7 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
     handle: mirror.handle,
     mirrorOriginOf: mirror.mirrorOriginOf,
     now: deps.now,
+    fillBudgetBytes: deps.fillBudgetBytes,
   });
   const token = deps.purgeToken || deps.config.cache.purgeToken;
   const tokenProblem = deps.purgeToken ? purgeTokenProblem(deps.purgeToken, 'EDGEMIRROR_PURGE_TOKEN') : null;

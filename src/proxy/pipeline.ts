@@ -37,9 +37,9 @@ export interface Mirror {
   readonly router: SiteRouter;
 }
 
-type BodyKind = 'html' | 'css' | 'script' | 'feed' | 'passthrough';
+export type BodyKind = 'html' | 'css' | 'script' | 'feed' | 'passthrough';
 
-function bodyKind(contentType: string | null): BodyKind {
+export function bodyKind(contentType: string | null): BodyKind {
   if (!contentType) return 'passthrough';
   const type = contentType.split(';', 1)[0]!.trim().toLowerCase();
   if (type === 'text/html' || type === 'application/xhtml+xml') return 'html';

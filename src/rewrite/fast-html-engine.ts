@@ -639,7 +639,7 @@ export class FastRewriter {
     }
     if (!this.textOpen) {
       this.textOpen = true;
-      this.decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+      this.decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
     }
     // (May be '' when the bytes end inside a character: still a chunk, so that a handler removing or
     // replacing the text sees every byte of it.)

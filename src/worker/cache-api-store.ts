@@ -1,9 +1,10 @@
-import type { CacheRecord, CacheStore, StoredResponse } from '../cache/store.ts';
+import type { CacheRecord, CacheStore } from '../cache/store.ts';
 
 /**
  * The cache store on Workers: Cloudflare's Cache API (`caches.default`), local to each data centre.
  * Each record is a Response under a synthetic URL; the record's fields travel in a header, the body is
- * the response body (put natively from a tee()'d stream, so no JavaScript reads it chunk by chunk).
+ * the response body. Bodies arrive whole (the cache's fill kept them while streaming to the reader,
+ * and only once the origin body ended cleanly within maxEntryBytes), so a cut body is never put.
  * The Cache API cannot list keys, so prefix purges are not possible here (deletePrefix answers null).
  */
 const KEY_BASE = 'https://edgemirror-cache.invalid/';
@@ -36,10 +37,6 @@ export class CacheApiStore implements CacheStore {
     const until = record.kind === 'vary' ? record.expiresAt : record.staleIfErrorUntil;
     const { body, ...meta } = record.kind === 'response' ? record : { ...record, body: null };
     await this.cache.put(this.url(key), new Response(body as BodyInit | null, { headers: this.headers(meta, until) }));
-  }
-
-  async putStream(key: string, entry: Omit<StoredResponse, 'body'>, body: ReadableStream<Uint8Array>): Promise<void> {
-    await this.cache.put(this.url(key), new Response(body, { headers: this.headers(entry, entry.staleIfErrorUntil) }));
   }
 
   private headers(meta: object, until: number): Headers {

@@ -2,7 +2,7 @@ import defaultConfig from '../../config/default.json' with { type: 'json' };
 import type { MirrorConfig } from '../config/types.ts';
 import { parseConfig, validateConfig, type ValidationResult } from '../config/validate.ts';
 import { escapeHtml } from '../rewrite/html-rules.ts';
-import { selectorProblems, type HtmlEngine } from '../rewrite/html-engine.ts';
+import { selectorProblems } from '../rewrite/html-engine.ts';
 
 /**
  * The Worker's config: the `MIRROR_CONFIG` variable or secret (JSON text; a JSON object var from
@@ -21,10 +21,10 @@ export const DEFAULT_CONFIG_SOURCE = 'config/default.json';
 
 let cached: { key: unknown; loaded: LoadedConfig } | null = null;
 
-export function loadWorkerConfig(env: WorkerEnv, engine: HtmlEngine): LoadedConfig {
+export function loadWorkerConfig(env: WorkerEnv): LoadedConfig {
   const value = env.MIRROR_CONFIG;
   if (cached && cached.key === value) return cached.loaded;
-  const loaded = load(value, engine);
+  const loaded = load(value);
   if (!loaded.ok) {
     // Logged once per isolate and config; every request gets the 500 page.
     console.error(`edgemirror: invalid config ${loaded.source}:\n${loaded.problems.map((p) => `  ${p}`).join('\n')}`);
@@ -33,7 +33,7 @@ export function loadWorkerConfig(env: WorkerEnv, engine: HtmlEngine): LoadedConf
   return loaded;
 }
 
-function load(value: string | object | undefined, engine: HtmlEngine): LoadedConfig {
+function load(value: string | object | undefined): LoadedConfig {
   const source = value === undefined ? DEFAULT_CONFIG_SOURCE : 'MIRROR_CONFIG';
   let result: ValidationResult;
   if (value === undefined) result = validateConfig(defaultConfig);

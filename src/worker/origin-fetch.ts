@@ -1,3 +1,4 @@
+import { bodyKind } from '../proxy/pipeline.ts';
 import type { OriginFetch, OriginRequest, OriginResponse } from '../proxy/origin-fetch.ts';
 import { fetchOverSocket } from './http1.ts';
 
@@ -9,16 +10,51 @@ import { fetchOverSocket } from './http1.ts';
  * fetch() always sends the Host of the URL it connects to (it ignores a Host header; Cloudflare's edge
  * refuses one for another zone). So when an origin's `upstream` is on another host, the request goes
  * over a TCP socket instead (http1.ts), which sends the origin's Host like the Node adapter does.
+ *
+ * Encodings: each client asks only for what it can decode (fetch(): gzip, deflate, br; the socket
+ * client: gzip, deflate; workerd has no brotli DecompressionStream). An origin may still answer with
+ * another one. A body the mirror does not rewrite (images, video…) then passes through encoded, with
+ * its Content-Encoding, for the reader to decode; a body it rewrites is asked for again, once, as
+ * identity (a request without a body only), and the reason is logged. If that fails too: 502.
  */
 const DECODED_BY_RUNTIME = new Set(['gzip', 'br']);
 
-export function createWorkerOriginFetch(): OriginFetch {
-  return async (req: OriginRequest): Promise<OriginResponse> => {
+export class UndecodableEncodingError extends Error {
+  constructor(encoding: string) {
+    super(`the origin sent Content-Encoding ${encoding}, which the Worker cannot decode, for a body it must rewrite`);
+    this.name = 'UndecodableEncodingError';
+  }
+}
+
+export function createWorkerOriginFetch(log: (line: string) => void = (line) => console.warn(line)): OriginFetch {
+  const once = (req: OriginRequest): Promise<OriginResponse> => {
     const target = new URL(req.url);
     const host = req.headers.get('host');
     if (host !== null && host.toLowerCase() !== target.host.toLowerCase()) return fetchOverSocket(req, target, host);
     return fetchNative(req);
   };
+  return async (req: OriginRequest): Promise<OriginResponse> => {
+    const res = await once(req);
+    const encoding = undecoded(res);
+    if (!encoding) return res;
+    res.body?.cancel().catch(() => {});
+    if (req.body !== null) throw new UndecodableEncodingError(encoding);
+    log(`[edgemirror] ${req.url}: the origin sent Content-Encoding ${encoding}, which the Worker cannot decode; asking again for identity`);
+    const headers = new Headers(req.headers);
+    headers.set('accept-encoding', 'identity');
+    const retried = await once({ ...req, headers });
+    const still = undecoded(retried);
+    if (!still) return retried;
+    retried.body?.cancel().catch(() => {});
+    throw new UndecodableEncodingError(still);
+  };
+}
+
+/** The encoding left on a body the mirror would rewrite (null: none, or the body passes through as it is). */
+function undecoded(res: OriginResponse): string | null {
+  const encoding = res.headers.get('content-encoding')?.trim().toLowerCase();
+  if (!encoding || encoding === 'identity' || !res.body || res.status === 206) return null;
+  return bodyKind(res.headers.get('content-type')) === 'passthrough' ? null : encoding;
 }
 
 async function fetchNative(req: OriginRequest): Promise<OriginResponse> {

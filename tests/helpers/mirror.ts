@@ -61,6 +61,9 @@ export interface MirrorProxy {
  * instead, so the Worker reaches it over its TCP-socket client (src/worker/http1.ts).
  */
 export async function startProxy(input: MirrorConfigInput): Promise<MirrorProxy> {
+  // EDGEMIRROR_HTML_ENGINE runs a suite against another engine (a config that names one keeps it).
+  const engine = process.env.EDGEMIRROR_HTML_ENGINE as 'fast' | 'lol-html' | undefined;
+  if (engine) input = { ...input, server: { htmlEngine: engine, ...input.server } };
   const config = resolve(input);
   if (TARGET === 'node') {
     const server = await startNodeServer({ config, port: 0, host: '127.0.0.1' });

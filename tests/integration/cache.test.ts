@@ -171,6 +171,43 @@ describe('cache of rewritten responses', () => {
     expect((await get(base, path)).headers['x-cache']).toBe('HIT');
   });
 
+  it('coalesces per variant: concurrent readers of a Vary: Accept-Language page each get their own', async () => {
+    const base = await start();
+    const path = fresh('vary-coalesce');
+    origin.routes.set(path, {
+      headers: { 'cache-control': 'max-age=60', vary: 'Accept-Language' },
+      body: (req) => page(`lang-${req.headers['accept-language'] ?? 'none'}`),
+      delayMs: 300,
+    });
+    const [en, zh, en2] = await Promise.all([get(base, path, { 'accept-language': 'en' }), get(base, path, { 'accept-language': 'zh' }), get(base, path, { 'accept-language': 'en' })]);
+    expect(en.text).toContain('lang-en');
+    expect(en2.text).toContain('lang-en');
+    expect(zh.text).toContain('lang-zh');
+    expect(origin.count(path)).toBe(2);
+  });
+
+  it('shares an unstored (no-cache, no validator) response with coalesced readers instead of refetching', async () => {
+    const base = await start();
+    const path = fresh('nocache-coalesce');
+    origin.routes.set(path, { headers: { 'cache-control': 'no-cache' }, body: page('shared'), delayMs: 300 });
+    const all = await Promise.all(Array.from({ length: 8 }, () => get(base, path)));
+    expect(origin.count(path)).toBe(1);
+    for (const r of all) expect(r.text).toContain('<p id="t">shared</p>');
+    // Not stored: the next reader asks the origin.
+    expect((await get(base, path)).headers['x-cache']).toBe('MISS');
+    expect(origin.count(path)).toBe(2);
+  });
+
+  it('never shares a personal response (Set-Cookie, private) with coalesced readers', async () => {
+    const base = await start();
+    for (const headers of [{ 'set-cookie': 'sid=1' }, { 'cache-control': 'private' }] as Record<string, string>[]) {
+      const path = fresh('personal-coalesce');
+      origin.routes.set(path, { headers, body: page('personal'), delayMs: 300 });
+      await Promise.all(Array.from({ length: 3 }, () => get(base, path)));
+      expect(origin.count(path)).toBe(3);
+    }
+  });
+
   it('serves stale while revalidating, refreshing once in the background', async () => {
     const base = await start({ maxTtl: 1, staleWhileRevalidate: 30 });
     const path = fresh('swr');

@@ -8,14 +8,15 @@ describe('Worker bundle', () => {
   const bundle = workerBundle();
   const code = readFileSync(bundle.script, 'utf8');
 
-  it('imports nothing but the Workers socket API: no node:*, no undici, no WASM rewriter', () => {
+  it('imports nothing but the Workers runtime modules: no node:*, no undici, no WASM rewriter', () => {
     // esbuild leaves one module: its only import statements are the runtime's own modules.
     const imports = [...code.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']/gm)].map((m) => m[1]);
-    expect([...new Set(imports)]).toEqual(['cloudflare:sockets']);
+    expect([...new Set(imports)].sort()).toEqual(['cloudflare:sockets', 'cloudflare:workers']);
     expect(code).not.toMatch(/\bimport\(\s*["']/);
     expect(code).not.toMatch(/["']node:/);
     expect(code).not.toMatch(/undici|html-rewriter-wasm|WebAssembly\.|\.wasm["']/);
-    // The native HTMLRewriter global does the rewriting.
+    // Both engines are in: the fast engine (the default) and the native HTMLRewriter global (server.htmlEngine "lol-html").
+    expect(code).toContain('__name(this, "FastHtmlEngine")');
     expect(code).toContain('new HTMLRewriter()');
   });
 

@@ -1,6 +1,6 @@
 /** Byte helpers for the fast HTML engine (UTF-8 in, UTF-8 out; tags are ASCII). */
 
-const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 const encoder = new TextEncoder();
 
 export function isWs(c: number): boolean {
