@@ -48,8 +48,8 @@ export const ROOT_ESCAPE = '/_root';
 
 const SPECIAL_SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 const HTTP_ABSOLUTE = /^(https?:)?\/\//i;
-/** C0 controls and spaces, which the URL parser strips around a URL. */
-const TRIM = /^[\x00-\x20]+|[\x00-\x20]+$/g;
+/** C0 controls and spaces, which the URL parser strips around a URL (not NUL: HTML makes it U+FFFD). */
+const TRIM = /^[\x01-\x20]+|[\x01-\x20]+$/g;
 /** Tab and newlines, which the URL parser removes wherever they are. */
 const TAB_OR_NEWLINE = /[\t\n\r]/g;
 /** An authority the lookup table can answer as is: no userinfo, escapes, trailing dot or odd port. */
@@ -263,7 +263,7 @@ export class SiteMapper {
       c = -1;
     };
     next();
-    while (c >= 0 && c <= 32) next(); // leading C0 controls and spaces
+    while (c >= 1 && c <= 32) next(); // leading C0 controls and spaces (a NUL is U+FFFD in HTML)
     // Scheme: "http:" or "https:" (any case), or none when two slashes follow.
     let scheme: string | null = null;
     if ((c | 32) === 104 /* h */) {
@@ -383,10 +383,10 @@ export class SiteMapper {
   }
 
   /** What to do with an <a>/<area> href: links.rules first, then mirrored origins, then links.external. */
-  linkAction(raw: string, doc: DocContext): { action: LinkAction; canonical: string | null } {
+  linkAction(raw: string, doc: DocContext, syntax: UrlSyntax = 'url'): { action: LinkAction; canonical: string | null } {
     const rules = this.site.links.rules;
     const needCanonical = rules.length > 0 || this.site.links.external !== 'keep';
-    const canonical = needCanonical ? this.canonical(raw, doc) : null;
+    const canonical = needCanonical ? this.canonical(raw, doc, syntax) : null;
     if (canonical) {
       for (const rule of rules) if (canonical.startsWith(rule.prefix)) return { action: rule.action, canonical };
       if (this.site.links.external !== 'keep' && /^https?:/i.test(canonical) && !this.matchAbsolute(canonical)) {
