@@ -1,6 +1,6 @@
 import type { MirrorConfig } from '../config/types.ts';
 import type { DocContext } from '../mapping/url-mapper.ts';
-import { canonicalCharset, charsetFromContentType, prescanComplete, sniffHtmlCharset } from '../rewrite/charset.ts';
+import { canonicalCharset, CharsetSniffer, charsetFromContentType, SNIFF_LIMIT } from '../rewrite/charset.ts';
 import { createCssStreamRewriter } from '../rewrite/css.ts';
 import { rewriteFeed } from '../rewrite/feed.ts';
 import { mirrorResponseHeaders, originRequestHeaders } from '../rewrite/headers.ts';
@@ -173,10 +173,17 @@ export function createMirror(deps: MirrorDeps): Mirror {
   async function rewriteHtml(body: ReadableStream<Uint8Array>, declared: string | null, headers: Headers, site: Site, doc: DocContext): Promise<ReadableStream<Uint8Array>> {
     let charset = declared;
     if (!charset) {
-      // Only a <meta> says which charset: look at the first bytes (stopping early at the declaration or <body>).
-      const peeked = await peek(body, 1024, (chunks, total) => prescanComplete(concatBytes(chunks, total)));
+      // Nothing in the headers: BOM, a <meta>, else a detector over the first bytes (as browsers do),
+      // holding back at most SNIFF_LIMIT bytes and stopping as soon as the answer is clear.
+      const sniffer = new CharsetSniffer();
+      let seen = 0;
+      const peeked = await peek(body, SNIFF_LIMIT, (chunks) => {
+        for (; seen < chunks.length; seen++) sniffer.push(chunks[seen]!);
+        return sniffer.enough;
+      });
+      for (; seen < peeked.head.length; seen++) sniffer.push(peeked.head[seen]!);
       body = peeked.stream;
-      charset = sniffHtmlCharset(concatBytes(peeked.head, peeked.total)) ?? 'utf-8';
+      charset = sniffer.decide(peeked.done);
     }
     const transcoded = charset !== 'utf-8' && canonicalCharset(charset) !== null;
     if (transcoded) body = rewriteTextStream(body, charset, IDENTITY_TEXT);
