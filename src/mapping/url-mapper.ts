@@ -154,6 +154,13 @@ const READERS: Record<UrlSyntax, (raw: string, i: number) => number> = {
   'html-css': cssReader(readHtml),
 };
 
+/** ASCII characters a URL the parser could read as absolute cannot start with (after trimming). */
+const NOT_A_START = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  if (/[a-gi-zA-GI-Z0-9.?#_~!$'()*+,;=:-]/.test(ch)) NOT_A_START[c] = 1;
+}
+
 /** Longest authority looked at (a host name is at most 253 characters; userinfo and port add some). */
 const MAX_AUTHORITY = 512;
 
@@ -246,6 +253,10 @@ export class SiteMapper {
 
   /** matchAbsolute's general case: reads the scheme and authority the way the URL parser does. */
   private matchSpelled(url: string, syntax: UrlSyntax): { origin: MappedOrigin; rest: string } | null {
+    // Cheap rejection of what cannot start a scheme, slashes, a reference, an escape or a control
+    // character: path-relative URLs ("x.jpg", "2021/a.htm", "?p=2") end here.
+    const first = url.charCodeAt(0);
+    if (first < 128 && NOT_A_START[first] === 1) return null;
     const read = READERS[syntax];
     const len = url.length;
     let i = 0; // raw index of the next character

@@ -210,25 +210,37 @@ export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewri
   const rewriters = valueRewriters(mapper, doc, !page);
   const { mapUrl, mapCssUrl } = rewriters;
 
+  const rewriteAttr = (el: HtmlElement, attr: string, kind: AttributeKind) => {
+    const value = el.getAttribute(attr);
+    if (value === null) return; // rows matched by element only (see selectorsFor), or grouped rows
+    const next = rewriteValue(kind, value, rewriters);
+    if (next === null) {
+      if (opts.onLeak && kind === 'url') reportLeak(value, opts);
+      return;
+    }
+    el.setAttribute(attr, next);
+    // A mapped resource is fetched through the mirror: the origin's hash still matches, but
+    // rewritten CSS/JS would not, so integrity is dropped whenever the URL changed.
+    if (attr === 'src' || attr === 'href') removeAll(el, 'integrity');
+  };
+  // Rows for any element with one of many attribute names (event handlers, data-url …) are one
+  // selector list and one handler per kind: each selector costs matching time on every element.
+  const grouped = new Map<AttributeKind, string[]>();
   for (const row of URL_ATTRIBUTES) {
     const { attr, kind } = row;
-    const handler =
-      kind === 'link'
-        ? (el: HtmlElement) => rewriteLink(el, attr, opts)
-        : (el: HtmlElement) => {
-            const value = el.getAttribute(attr);
-            if (value === null) return; // rows matched by element only (see selectorsFor)
-            const next = rewriteValue(kind, value, rewriters);
-            if (next === null) {
-              if (opts.onLeak && kind === 'url') reportLeak(value, opts);
-              return;
-            }
-            el.setAttribute(attr, next);
-            // A mapped resource is fetched through the mirror: the origin's hash still matches, but
-            // rewritten CSS/JS would not, so integrity is dropped whenever the URL changed.
-            if (attr === 'src' || attr === 'href') removeAll(el, 'integrity');
-          };
+    if (row.tags === null && (kind === 'script' || kind === 'absolute')) {
+      grouped.set(kind, [...(grouped.get(kind) ?? []), attr]);
+      continue;
+    }
+    const handler = kind === 'link' ? (el: HtmlElement) => rewriteLink(el, attr, opts) : (el: HtmlElement) => rewriteAttr(el, attr, kind);
     for (const selector of selectorsFor(row)) registry.on(selector, { element: handler });
+  }
+  for (const [kind, attrs] of grouped) {
+    registry.on(attrs.map((a) => `[${a}]`).join(', '), {
+      element(el) {
+        for (const attr of attrs) rewriteAttr(el, attr, kind);
+      },
+    });
   }
 
   registry.on('link[href]', {

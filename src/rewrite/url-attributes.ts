@@ -16,7 +16,7 @@ export type AttributeKind =
 export interface UrlAttribute {
   /** Lower-case tag names, or null for any element. */
   tags: string[] | null;
-  /** Only inside <svg> (SVG elements whose names HTML also uses, or that only load there). */
+  /** The attribute name cannot be written in a selector (see selectorsFor). */
   svg?: boolean;
   attr: string;
   kind: AttributeKind;
@@ -25,8 +25,11 @@ export interface UrlAttribute {
 /** SVG elements that take `xlink:href`. */
 const SVG_XLINK_TAGS = ['a', 'use', 'image', 'feimage', 'textpath', 'mpath', 'pattern', 'lineargradient', 'radialgradient', 'filter', 'script', 'animate', 'set', 'cursor'];
 
-/** Event handler attributes pages use (a selector cannot match attribute names by prefix). */
-const EVENT_HANDLERS = 'onerror onload onclick ondblclick onchange oninput onsubmit onfocus onblur onmouseover onmouseout onmouseenter onmouseleave onmousedown onmouseup onkeydown onkeyup onkeypress ontouchstart ontouchend onbeforeunload onunload onresize onscroll'.split(' ');
+/**
+ * Event handler attributes that load or navigate in pages seen (a selector cannot match attribute
+ * names by prefix, and each name costs matching time on every element: the list is kept short).
+ */
+const EVENT_HANDLERS = ['onerror', 'onload', 'onclick', 'onchange'];
 
 export const URL_ATTRIBUTES: readonly UrlAttribute[] = [
   { tags: ['a', 'area'], attr: 'href', kind: 'link' },
@@ -57,7 +60,7 @@ export const URL_ATTRIBUTES: readonly UrlAttribute[] = [
   { tags: null, attr: 'style', kind: 'css' },
   // Values scripts read as URLs (share buttons, players, `onchange="location=this.value"`): mapped
   // when the whole value is an absolute origin URL. Other data-* attributes are not looked at.
-  ...['data-url', 'data-href', 'data-link', 'data-base-url', 'data-portal-url', 'data-image', 'data-img', 'data-thumb', 'data-poster', 'data-background', 'data-full', 'data-large', 'data-share-url', 'data-permalink', 'data-video', 'data-file'].map(
+  ...['data-url', 'data-href', 'data-base-url', 'data-portal-url'].map(
     (attr): UrlAttribute => ({ tags: null, attr, kind: 'absolute' }),
   ),
   { tags: ['option', 'param'], attr: 'value', kind: 'absolute' },
@@ -68,10 +71,11 @@ export const URL_ATTRIBUTES: readonly UrlAttribute[] = [
 /**
  * Selectors for a row: `img[src], script[src], …` as separate selectors. A name with a colon cannot
  * be written in a selector without a CSS escape (which not every engine reads): such rows match the
- * element inside <svg>, and the handler looks for the attribute.
+ * element by name, and the handler looks for the attribute.
  */
 export function selectorsFor(row: UrlAttribute): string[] {
-  if (row.svg) return row.tags!.map((t) => `svg ${t}`);
+  // `a` and `script` are HTML elements too: only those without the HTML attribute are looked at.
+  if (row.svg) return row.tags!.map((t) => (t === 'a' ? 'a:not([href])' : t === 'script' ? 'script:not([src])' : t));
   return row.tags ? row.tags.map((t) => `${t}[${row.attr}]`) : [`[${row.attr}]`];
 }
 
