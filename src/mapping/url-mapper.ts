@@ -351,11 +351,11 @@ export class SiteMapper {
     if (url.includes('\n') || url.includes('\t') || url.includes('\r')) url = url.replace(TAB_OR_NEWLINE, '');
     if (url === '' || url.charCodeAt(0) === 35 /* # */) return null;
     const first = url.charCodeAt(0);
-    const second = url.charCodeAt(1);
     let path: string;
-    let hit: { origin: MappedOrigin; rest: string } | null = null;
-    // "/&#x2F;host" is "//host" in an attribute: such spellings take the general path.
-    if (first === 47 /* / */ && second !== 47 && second !== 92 && !(second === 38 && (syntax === 'html' || syntax === 'html-css'))) {
+    // "/&#x2F;host" is "//host" in an attribute: such spellings are not root-relative.
+    let second = url.charCodeAt(1);
+    if (second === 38 && (syntax === 'html' || syntax === 'html-css')) second = readHtml(url, 1);
+    if (first === 47 /* / */ && second !== 47 && second !== 92) {
       // Root-relative: resolves on the mirror already, except inside a mounted origin's pages and
       // where the path is one the mirror would take for another origin's.
       if (doc.origin.mountBase === '') {
@@ -364,13 +364,7 @@ export class SiteMapper {
         else path = url;
       } else path = doc.origin.mountBase + url;
     } else {
-      hit = this.matchAbsolute(url, syntax);
-      if (!hit && first === 47) {
-        // "/&#x2F;…" or "/\…" that turned out not to be an origin URL: an ordinary root-relative one.
-        if (doc.origin.mountBase === '' && !this.collides(url)) return absolute ? doc.mirrorOrigin + url : null;
-        path = (doc.origin.mountBase === '' ? ROOT_ESCAPE : doc.origin.mountBase) + url;
-        return absolute ? doc.mirrorOrigin + path : path;
-      }
+      const hit = this.matchAbsolute(url, syntax);
       if (!hit) return null;
       const rest = hit.rest;
       const restPath = rest.charCodeAt(0) === 47 ? rest : rest.charCodeAt(0) === 92 ? '/' + rest.slice(1) : '/' + rest;

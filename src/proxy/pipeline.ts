@@ -1,6 +1,6 @@
 import type { MirrorConfig } from '../config/types.ts';
 import type { DocContext } from '../mapping/url-mapper.ts';
-import { canonicalCharset, CharsetSniffer, charsetFromContentType, SNIFF_LIMIT } from '../rewrite/charset.ts';
+import { canonicalCharset, CharsetSniffer, charsetFromContentType, SNIFF_LIMIT, xmlDeclaredCharset } from '../rewrite/charset.ts';
 import { createCssStreamRewriter } from '../rewrite/css.ts';
 import { rewriteFeed } from '../rewrite/feed.ts';
 import { mirrorResponseHeaders, originRequestHeaders } from '../rewrite/headers.ts';
@@ -165,8 +165,12 @@ export function createMirror(deps: MirrorDeps): Mirror {
     if (kind === 'script') return rewriteTextStream(body, charset, textRules);
     // feed
     const peeked = await peek(body, FEED_BUFFER_LIMIT + 1);
-    if (!peeked.done) return rewriteTextStream(peeked.stream, charset, textRules);
-    const xml = new TextDecoder(charset).decode(concatBytes(peeked.head, peeked.total));
+    const bytes = concatBytes(peeked.head, peeked.total);
+    // XML's own declaration names the encoding when the header does not.
+    const feedCharset = declared ?? xmlDeclaredCharset(bytes) ?? 'utf-8';
+    if (feedCharset !== 'utf-8') setCharset(headers, 'utf-8');
+    if (!peeked.done) return rewriteTextStream(peeked.stream, feedCharset, textRules);
+    const xml = new TextDecoder(feedCharset).decode(bytes);
     return stringStream(await rewriteFeed(xml, { mapper: site.mapper, site: site.config, doc, engine: deps.html }));
   }
 

@@ -157,6 +157,13 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
+/** The encoding an XML declaration names (`<?xml version="1.0" encoding="big5"?>`), or null. */
+export function xmlDeclaredCharset(prefix: Uint8Array): string | null {
+  const head = latin1(prefix, 256);
+  const m = /^(?:\xef\xbb\xbf)?<\?xml\b[^>]*?\bencoding\s*=\s*["']([^"']+)["']/.exec(head);
+  return m ? canonicalCharset(m[1]!) : null;
+}
+
 function latin1(bytes: Uint8Array, max: number): string {
   let s = '';
   const n = Math.min(bytes.length, max);
