@@ -60,13 +60,26 @@ export function realPageSites(m: Manifest, upstream: string): SiteConfigInput[] 
   }));
 }
 
-/** Serves each page at its original host and path, with the manifest's Content-Type. */
+/** Where a legacy-charset page is also served with its charset declared nowhere (header and <meta> gone). */
+export const UNDECLARED_PREFIX = '/__undeclared';
+
+/** The page's bytes without any <meta> that declares a charset (an old portal that never declared one). */
+export function undeclaredBytes(page: ManifestPage): Buffer {
+  const latin = pageBytes(page).toString('latin1').replace(/<meta\b[^>]*charset[^>]*>/gi, '');
+  return Buffer.from(latin, 'latin1');
+}
+
+/** Serves each page at its original host and path, with the manifest's Content-Type (and legacy ones undeclared too). */
 export function startRealPagesOrigin(m: Manifest): Promise<PageOrigin> {
   const byHostPath = new Map(m.pages.map((p) => {
     const u = new URL(p.url);
     return [`${u.host} ${u.pathname}${u.search}`, p] as const;
   }));
   return startPageOrigin((host, reqPath) => {
+    if (reqPath.startsWith(UNDECLARED_PREFIX)) {
+      const page = byHostPath.get(`${host} ${reqPath.slice(UNDECLARED_PREFIX.length)}`);
+      return page && { contentType: 'text/html', body: undeclaredBytes(page) };
+    }
     const page = byHostPath.get(`${host} ${reqPath}`);
     return page && { contentType: page.content_type, body: pageBytes(page) };
   });
@@ -251,6 +264,18 @@ describe.skipIf(!manifest).each(ENGINES)('real pages, exactly (%s)', (engine) =>
         expect(elementCounts(doc)).toEqual(elementCounts(originalDoc));
         expect(count(html, '\uFFFD')).toBeLessThanOrEqual(count(original, '\uFFFD'));
       });
+
+      if (page.charset.toLowerCase() !== 'utf-8') {
+        it('served with no charset declared anywhere: sniffed, transcoded, labelled UTF-8', async () => {
+          const res = await rawRequest(proxy.url, UNDECLARED_PREFIX + mirrorPathOf(page), { headers: { host: mirrorHost(page.site) } });
+          expect(res.status).toBe(200);
+          expect(res.headers['content-type']).toMatch(/charset=utf-8/i);
+          const html = new TextDecoder('utf-8').decode(res.body);
+          const original = new TextDecoder(page.charset).decode(undeclaredBytes(page));
+          expect(count(html, '\uFFFD')).toBeLessThanOrEqual(count(original, '\uFFFD'));
+          expect(visibleText(body(parseHtml(html)))).toBe(visibleText(body(parseHtml(original))));
+        });
+      }
 
       const placement = PLACEMENT_KNOWN_FAILURES[engine]!.includes(page.file) ? it.fails : it;
       placement('nav first and footer last in <body>, as the browser builds it', async () => {
