@@ -5,91 +5,13 @@
  * (what a browser builds). Both engines on Node; the Worker (native HTMLRewriter) under
  * `npm run test:worker`. The fixtures are read from ../shared, not copied into the repository.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SiteConfigInput } from '../../src/config/types.ts';
 import { body, elementChildren, isElement, parseHtml, walk, type Element, type Node } from '../helpers/html.ts';
-import { rawRequest, startProxy, TARGET, testSiteConfig, type MirrorProxy } from '../helpers/mirror.ts';
-import { startPageOrigin, type PageOrigin } from '../helpers/page-origin.ts';
-
-export const REAL_PAGES_DIR = path.resolve(import.meta.dirname, '../../../shared/fixtures/real-pages');
-
-export interface ManifestPage {
-  file: string;
-  url: string;
-  charset: string;
-  content_type: string;
-  site: string;
-  wrapper: boolean;
-}
-export interface Manifest {
-  origins: Record<string, { url: string; mount: string; aliases?: string[] }[]>;
-  pages: ManifestPage[];
-}
-
-export const manifest: Manifest | null = fs.existsSync(path.join(REAL_PAGES_DIR, 'manifest.json'))
-  ? JSON.parse(fs.readFileSync(path.join(REAL_PAGES_DIR, 'manifest.json'), 'utf8'))
-  : null;
-
-/** The page's bytes as its site served them: the dataset's `<text …>` first line and `</text>` end removed. */
-export function pageBytes(page: ManifestPage): Buffer {
-  let bytes = fs.readFileSync(path.join(REAL_PAGES_DIR, page.file));
-  if (page.wrapper) {
-    const firstLine = bytes.indexOf(0x0a);
-    bytes = bytes.subarray(firstLine + 1);
-    const text = bytes.toString('latin1');
-    const end = text.lastIndexOf('</text>');
-    if (end >= 0) bytes = bytes.subarray(0, end);
-  }
-  return bytes;
-}
-
-/** Host name for a site's mirror: one proxy serves every site, told apart by Host. */
-export const mirrorHost = (site: string) => `${site}.mirror.test`;
-
-/** Sites for the manifest's origins, every origin's `upstream` at the local page origin. */
-export function realPageSites(m: Manifest, upstream: string): SiteConfigInput[] {
-  return Object.entries(m.origins).map(([name, origins]) => ({
-    ...testSiteConfig(upstream),
-    name,
-    hosts: [mirrorHost(name)],
-    origins: origins.map((o) => ({ url: o.url, mount: o.mount, aliases: o.aliases ?? [], upstream })),
-    links: { external: 'keep', rules: [] },
-    remove: [],
-  }));
-}
-
-/** Where a legacy-charset page is also served with its charset declared nowhere (header and <meta> gone). */
-export const UNDECLARED_PREFIX = '/__undeclared';
-
-/** The page's bytes without any <meta> that declares a charset (an old portal that never declared one). */
-export function undeclaredBytes(page: ManifestPage): Buffer {
-  const latin = pageBytes(page).toString('latin1').replace(/<meta\b[^>]*charset[^>]*>/gi, '');
-  return Buffer.from(latin, 'latin1');
-}
-
-/** Serves each page at its original host and path, with the manifest's Content-Type (and legacy ones undeclared too). */
-export function startRealPagesOrigin(m: Manifest): Promise<PageOrigin> {
-  const byHostPath = new Map(m.pages.map((p) => {
-    const u = new URL(p.url);
-    return [`${u.host} ${u.pathname}${u.search}`, p] as const;
-  }));
-  return startPageOrigin((host, reqPath) => {
-    if (reqPath.startsWith(UNDECLARED_PREFIX)) {
-      const page = byHostPath.get(`${host} ${reqPath.slice(UNDECLARED_PREFIX.length)}`);
-      return page && { contentType: 'text/html', body: undeclaredBytes(page) };
-    }
-    const page = byHostPath.get(`${host} ${reqPath}`);
-    return page && { contentType: page.content_type, body: pageBytes(page) };
-  });
-}
-
-/** The path on the mirror that stands for a page's original URL (its origin is the site's root). */
-export function mirrorPathOf(page: ManifestPage): string {
-  const u = new URL(page.url);
-  return u.pathname + u.search;
-}
+import { rawRequest, startProxy, TARGET, type MirrorProxy } from '../helpers/mirror.ts';
+import type { PageOrigin } from '../helpers/page-origin.ts';
+import {
+  manifest, mirrorHost, mirrorPathOf, originHosts, pageBytes, realPageSites, startRealPagesOrigin, undeclaredBytes, UNDECLARED_PREFIX, type ManifestPage,
+} from '../helpers/real-pages.ts';
 
 // ── what a browser loads or navigates to ──
 
@@ -107,7 +29,7 @@ function srcsetUrls(value: string): string[] {
 }
 
 /** URLs in positions a browser loads or navigates (footer and rel=canonical aside), with where. */
-export function loadedUrls(doc: Node): { where: string; url: string }[] {
+function loadedUrls(doc: Node): { where: string; url: string }[] {
   const out: { where: string; url: string }[] = [];
   for (const el of walk(doc)) {
     if (el.tagName === 'footer' && el.attrs.some((a) => a.name === 'class' && a.value.includes('mirror-footer'))) continue;
@@ -147,11 +69,6 @@ function textOfNode(node: Node): string {
   if (node.nodeName === '#text') return (node as any).value;
   const children = 'childNodes' in node ? node.childNodes : [];
   return children.map((c) => textOfNode(c as Node)).join('');
-}
-
-/** Hosts of a site's origins (url and aliases). */
-export function originHosts(m: Manifest, site: string): Set<string> {
-  return new Set(m.origins[site]!.flatMap((o) => [o.url, ...(o.aliases ?? [])]).map((u) => new URL(u).hostname));
 }
 
 /** The URL's host as the browser resolves it on the mirror page, if it is an origin host. */
@@ -211,7 +128,7 @@ function count(text: string, ch: string): number {
  * tag, elements left open, a body cut inside a tag): that work is done elsewhere; these assertions are
  * expected to fail until it lands. Measured per engine on Node.
  */
-export const PLACEMENT_KNOWN_FAILURES: Record<string, readonly string[]> = {
+const PLACEMENT_KNOWN_FAILURES: Record<string, readonly string[]> = {
   fast: ['zaobao/zaobao-2023.html'],
   'lol-html': ['zaobao/zaobao-2023.html'],
   worker: ['zaobao/zaobao-2023.html'],
