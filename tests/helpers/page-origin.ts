@@ -49,7 +49,8 @@ export async function startPageOrigin(pages: Map<string, ServedPage> | ((host: s
     };
     next();
   });
-  server.keepAliveTimeout = 1000;
+  // Longer than any client keeps an idle connection: a connection closed under a reusing client is a spurious 502.
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   return {
