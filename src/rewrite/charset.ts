@@ -126,7 +126,7 @@ export function detectCharset(bytes: Uint8Array, complete: boolean): string {
     if (end - back > 0 && sample[end - 1 - back]! >= 0xc0) end -= back + 1;
   }
   try {
-    new TextDecoder('utf-8', { fatal: true }).decode(sample.subarray(0, end));
+    new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(sample.subarray(0, end));
     return 'utf-8';
   } catch {
     // not UTF-8
