@@ -6,6 +6,8 @@ export interface ServedPage {
   contentType: string;
   body: Uint8Array | string;
   status?: number;
+  /** More response headers. */
+  headers?: Record<string, string>;
   chunkBytes?: number;
 }
 
@@ -33,7 +35,7 @@ export async function startPageOrigin(pages: Map<string, ServedPage> | ((host: s
       return;
     }
     const body = typeof page.body === 'string' ? Buffer.from(page.body, 'utf8') : Buffer.from(page.body);
-    res.writeHead(page.status ?? 200, { 'content-type': page.contentType });
+    res.writeHead(page.status ?? 200, { 'content-type': page.contentType, ...page.headers });
     if (!page.chunkBytes) {
       res.end(body);
       return;

@@ -108,6 +108,10 @@ describe('mount collisions and bare mounted hosts (origin → mirror is a biject
     ['i.epochtimes.com /logo.png', { contentType: 'text/plain', body: 'IMAGE-ORIGIN LOGO' }],
     ['i.epochtimes.com /', { contentType: 'text/plain', body: 'IMAGE-ORIGIN HOME' }],
     ['i.epochtimes.com /?v=2', { contentType: 'text/plain', body: 'IMAGE-ORIGIN HOME v2' }],
+    // Headers go through the same mapper: spellings a browser follows in a Location header.
+    ['www.epochtimes.com /redirect-backslashes', { contentType: 'text/plain', body: '', status: 302, headers: { location: 'https:\\\\i.epochtimes.com\\a.jpg' } }],
+    ['www.epochtimes.com /redirect-userinfo', { contentType: 'text/plain', body: '', status: 302, headers: { location: 'https://reader@i.epochtimes.com./b.jpg' } }],
+    ['www.epochtimes.com /redirect-collides', { contentType: 'text/plain', body: '', status: 302, headers: { location: 'https://www.epochtimes.com/_i/logo.png' } }],
   ]);
   let origin: PageOrigin;
   let proxy: MirrorProxy;
@@ -127,6 +131,16 @@ describe('mount collisions and bare mounted hosts (origin → mirror is a biject
     expect(attr(byId(doc, 'rel-logo'), 'src')).toBe('/_root/_i/logo.png');
     expect((await rawRequest(proxy.url, '/_root/_i/logo.png')).text).toBe('ROOT-ORIGIN LOGO');
     expect((await rawRequest(proxy.url, '/_i/logo.png')).text).toBe('IMAGE-ORIGIN LOGO');
+  });
+
+  it.each([
+    ['/redirect-backslashes', '/_i/a.jpg'],
+    ['/redirect-userinfo', '/_i/b.jpg'],
+    ['/redirect-collides', '/_root/_i/logo.png'],
+  ])('Location of %s is mapped to %s', async (path, expected) => {
+    const res = await rawRequest(proxy.url, path);
+    expect(res.status).toBe(302);
+    expect(res.headers.location).toBe(expected);
   });
 
   it('a bare mounted host in script text works: /_i reaches that origin’s "/"', async () => {
