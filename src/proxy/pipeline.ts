@@ -1,12 +1,12 @@
 import type { MirrorConfig } from '../config/types.ts';
 import type { DocContext } from '../mapping/url-mapper.ts';
-import { canonicalCharset, CharsetSniffer, charsetFromContentType, SNIFF_LIMIT, xmlDeclaredCharset } from '../rewrite/charset.ts';
+import { canonicalCharset, CharsetSniffer, charsetFromContentType, xmlDeclaredCharset } from '../rewrite/charset.ts';
 import { createCssStreamRewriter } from '../rewrite/css.ts';
 import { rewriteFeed } from '../rewrite/feed.ts';
 import { mirrorResponseHeaders, originRequestHeaders } from '../rewrite/headers.ts';
 import type { HtmlEngine } from '../rewrite/html-engine.ts';
 import { registerHtmlRules } from '../rewrite/html-rules.ts';
-import { concatBytes, peek, rewriteTextStream, stringStream, tokenBoundedRewriter, type TextRewriter } from '../rewrite/streams.ts';
+import { concatBytes, peek, prependChunks, rewriteTextStream, stringStream, tokenBoundedRewriter, type TextRewriter } from '../rewrite/streams.ts';
 import { errorPage } from './error-page.ts';
 import { limitBody, onStreamEnd, Slots } from './limits.ts';
 import { OriginTimeoutError, type OriginFetch, type OriginResponse } from './origin-fetch.ts';
@@ -179,15 +179,30 @@ export function createMirror(deps: MirrorDeps): Mirror {
     if (!charset) {
       // Nothing in the headers: BOM, a <meta>, else a detector over the first bytes (as browsers do),
       // holding back at most SNIFF_LIMIT bytes and stopping as soon as the answer is clear.
+      // An origin body that fails while held back is decided on what arrived, and the failure goes on
+      // to the reader after those bytes (an aborted transfer, not an error page in place of the page).
       const sniffer = new CharsetSniffer();
-      let seen = 0;
-      const peeked = await peek(body, SNIFF_LIMIT, (chunks) => {
-        for (; seen < chunks.length; seen++) sniffer.push(chunks[seen]!);
-        return sniffer.enough;
-      });
-      for (; seen < peeked.head.length; seen++) sniffer.push(peeked.head[seen]!);
-      body = peeked.stream;
-      charset = sniffer.decide(peeked.done);
+      const reader = body.getReader();
+      const head: Uint8Array[] = [];
+      let done = false;
+      let failure: { error: unknown } | null = null;
+      while (!sniffer.enough) {
+        let r: ReadableStreamReadResult<Uint8Array>;
+        try {
+          r = await reader.read();
+        } catch (error) {
+          failure = { error };
+          break;
+        }
+        if (r.done) {
+          done = true;
+          break;
+        }
+        head.push(r.value);
+        sniffer.push(r.value);
+      }
+      charset = sniffer.decide(done);
+      body = failure ? failAfter(head, failure.error) : prependChunks(head, reader);
     }
     const transcoded = charset !== 'utf-8' && canonicalCharset(charset) !== null;
     if (transcoded) body = rewriteTextStream(body, charset, IDENTITY_TEXT);
@@ -199,6 +214,17 @@ export function createMirror(deps: MirrorDeps): Mirror {
   }
 
   return { handle, mirrorOriginOf, router };
+}
+
+/** The chunks, then the error: a body that failed while the mirror held its first bytes back. */
+function failAfter(head: Uint8Array[], error: unknown): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (i < head.length) controller.enqueue(head[i++]!);
+      else controller.error(error);
+    },
+  });
 }
 
 const IDENTITY_TEXT: TextRewriter = { push: (s) => s, flush: () => '' };
