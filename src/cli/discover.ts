@@ -114,6 +114,8 @@ export async function scanHtml(engine: HtmlEngine, body: Uint8Array, pageUrl: st
       if (row.tags && !row.tags.includes(tag)) continue;
       const value = el.getAttribute(row.attr);
       if (value === null || NOT_RESOURCES.has(row.attr)) continue;
+      // Script text, srcdoc documents, ping lists and whole-URL data values are not resources to mount.
+      if (row.kind === 'script' || row.kind === 'html' || row.kind === 'url-list' || row.kind === 'absolute') continue;
       const kind = `${tag} ${row.attr}`;
       if (row.kind === 'link') note(scan.links, value, base, kind);
       else if (row.kind === 'url') note(scan.resources, value, base, kind);

@@ -166,6 +166,8 @@ function checkSite(site: SiteConfigInputLoose, i: number, errors: string[]): voi
       } else if (/[?#\s]|\/\//.test(o.mount)) {
         errors.push(`${p}.mount must be a plain path prefix without "?", "#", spaces or "//" (got ${JSON.stringify(o.mount)})`);
       }
+      // "/_root/" is where the mapper escapes root-origin paths that look like a mount (src/mapping/url-mapper.ts).
+      if (o.mount === '/_root/') errors.push(`${p}.mount "/_root/" is reserved for root-origin paths that collide with a mount`);
       if (o.mount === '/') roots++;
       const prev = mounts.get(o.mount);
       if (prev !== undefined) errors.push(`${p}.mount ${JSON.stringify(o.mount)} is already used by ${base}.origins[${prev}]`);

@@ -1,12 +1,12 @@
 import type { MirrorConfig } from '../config/types.ts';
 import type { DocContext } from '../mapping/url-mapper.ts';
-import { canonicalCharset, charsetFromContentType, prescanComplete, sniffHtmlCharset } from '../rewrite/charset.ts';
+import { canonicalCharset, CharsetSniffer, charsetFromContentType, xmlDeclaredCharset } from '../rewrite/charset.ts';
 import { createCssStreamRewriter } from '../rewrite/css.ts';
 import { rewriteFeed } from '../rewrite/feed.ts';
 import { mirrorResponseHeaders, originRequestHeaders } from '../rewrite/headers.ts';
 import type { HtmlEngine } from '../rewrite/html-engine.ts';
 import { registerHtmlRules } from '../rewrite/html-rules.ts';
-import { concatBytes, peek, rewriteTextStream, stringStream, tokenBoundedRewriter, type TextRewriter } from '../rewrite/streams.ts';
+import { concatBytes, peek, prependChunks, rewriteTextStream, stringStream, tokenBoundedRewriter, type TextRewriter } from '../rewrite/streams.ts';
 import { errorPage } from './error-page.ts';
 import { limitBody, onStreamEnd, Slots } from './limits.ts';
 import { OriginTimeoutError, type OriginFetch, type OriginResponse } from './origin-fetch.ts';
@@ -166,18 +166,44 @@ export function createMirror(deps: MirrorDeps): Mirror {
     if (kind === 'script') return rewriteTextStream(body, charset, textRules);
     // feed
     const peeked = await peek(body, FEED_BUFFER_LIMIT + 1);
-    if (!peeked.done) return rewriteTextStream(peeked.stream, charset, textRules);
-    const xml = new TextDecoder(charset).decode(concatBytes(peeked.head, peeked.total));
+    const bytes = concatBytes(peeked.head, peeked.total);
+    // XML's own declaration names the encoding when the header does not.
+    const feedCharset = declared ?? xmlDeclaredCharset(bytes) ?? 'utf-8';
+    if (feedCharset !== 'utf-8') setCharset(headers, 'utf-8');
+    if (!peeked.done) return rewriteTextStream(peeked.stream, feedCharset, textRules);
+    const xml = new TextDecoder(feedCharset).decode(bytes);
     return stringStream(await rewriteFeed(xml, { mapper: site.mapper, site: site.config, doc, engine: deps.html }));
   }
 
   async function rewriteHtml(body: ReadableStream<Uint8Array>, declared: string | null, headers: Headers, site: Site, doc: DocContext): Promise<ReadableStream<Uint8Array>> {
     let charset = declared;
     if (!charset) {
-      // Only a <meta> says which charset: look at the first bytes (stopping early at the declaration or <body>).
-      const peeked = await peek(body, 1024, (chunks, total) => prescanComplete(concatBytes(chunks, total)));
-      body = peeked.stream;
-      charset = sniffHtmlCharset(concatBytes(peeked.head, peeked.total)) ?? 'utf-8';
+      // Nothing in the headers: BOM, a <meta>, else a detector over the first bytes (as browsers do),
+      // holding back at most SNIFF_LIMIT bytes and stopping as soon as the answer is clear.
+      // An origin body that fails while held back is decided on what arrived, and the failure goes on
+      // to the reader after those bytes (an aborted transfer, not an error page in place of the page).
+      const sniffer = new CharsetSniffer();
+      const reader = body.getReader();
+      const head: Uint8Array[] = [];
+      let done = false;
+      let failure: { error: unknown } | null = null;
+      while (!sniffer.enough) {
+        let r: ReadableStreamReadResult<Uint8Array>;
+        try {
+          r = await reader.read();
+        } catch (error) {
+          failure = { error };
+          break;
+        }
+        if (r.done) {
+          done = true;
+          break;
+        }
+        head.push(r.value);
+        sniffer.push(r.value);
+      }
+      charset = sniffer.decide(done);
+      body = failure ? failAfter(head, failure.error) : prependChunks(head, reader);
     }
     const transcoded = charset !== 'utf-8' && canonicalCharset(charset) !== null;
     if (transcoded) body = rewriteTextStream(body, charset, IDENTITY_TEXT);
@@ -189,6 +215,17 @@ export function createMirror(deps: MirrorDeps): Mirror {
   }
 
   return { handle, mirrorOriginOf, router };
+}
+
+/** The chunks, then the error: a body that failed while the mirror held its first bytes back. */
+function failAfter(head: Uint8Array[], error: unknown): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (i < head.length) controller.enqueue(head[i++]!);
+      else controller.error(error);
+    },
+  });
 }
 
 const IDENTITY_TEXT: TextRewriter = { push: (s) => s, flush: () => '' };

@@ -112,10 +112,47 @@ function nameEnd(s: string, i: number, len: number): number {
     if (isNameChar(c)) i++;
     else if (c === BACKSLASH) {
       if (i + 1 >= len || isNewline(s.charCodeAt(i + 1))) return i;
-      i += 2;
+      if (!isHexDigit(s.charCodeAt(i + 1))) {
+        i += 2;
+        continue;
+      }
+      // A hex escape: up to 6 digits and one whitespace after them.
+      let h = i + 1;
+      while (h < len && h - i <= 6 && isHexDigit(s.charCodeAt(h))) h++;
+      i = h < len && isWs(s.charCodeAt(h)) ? h + 1 : h;
     } else return i;
   }
   return len;
+}
+
+function isHexDigit(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+
+/** `u\72l`, `\75 rl`: a function name spelled with escapes is still `url(` to the tokenizer. */
+function isEscapedUrlName(s: string, i: number, e: number): boolean {
+  if (e - i > 24 || s.indexOf('\\', i) < 0 || s.indexOf('\\', i) >= e) return false;
+  let name = '';
+  for (let k = i; k < e && name.length <= 3; ) {
+    const c = s.charCodeAt(k);
+    if (c !== BACKSLASH) {
+      name += String.fromCharCode(c | 32);
+      k++;
+      continue;
+    }
+    let h = k + 1;
+    while (h < e && h - k <= 6 && /[0-9a-fA-F]/.test(s[h]!)) h++;
+    if (h === k + 1) {
+      name += String.fromCharCode(s.charCodeAt(k + 1) | 32);
+      k += 2;
+      continue;
+    }
+    name += String.fromCodePoint(parseInt(s.slice(k + 1, h), 16) || 0xfffd).toLowerCase();
+    k = h;
+    // One whitespace after a hex escape belongs to it (nameEnd stopped before it when it ends the name).
+    if (isWs(s.charCodeAt(k))) k++;
+  }
+  return name === 'url';
 }
 
 /** A name run ending at e might continue in the next chunk. */
@@ -474,7 +511,7 @@ function scan(s: string, st: CssState, final: boolean, mapUrl: MapUrl, r: Scan):
         }
         st.afterImport = false;
         if (s.charCodeAt(e) === LPAREN) {
-          if (e - i === 3 && matchesCI(s, i, 'url')) {
+          if ((e - i === 3 && matchesCI(s, i, 'url')) || isEscapedUrlName(s, i, e)) {
             const next = scanUrl(s, i, e + 1, len, st, final, mapUrl, r);
             if (next < 0) return;
             i = next;
@@ -578,7 +615,7 @@ function scan(s: string, st: CssState, final: boolean, mapUrl: MapUrl, r: Scan):
 }
 
 /** Cheap test: can css contain anything rewriteCss would touch? (url(, @import, image-set) */
-const MAYBE_URL = /url\(|@import|image-set/i;
+const MAYBE_URL = /url\(|@import|image-set|\\/i;
 
 /**
  * Rewrites every URL in a stylesheet or style attribute: url(...) (any case, quoted or not),

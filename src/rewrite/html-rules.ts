@@ -4,7 +4,7 @@ import { rewriteCss } from './css.ts';
 import type { HtmlElement, HtmlHandlerRegistry, HtmlText } from './html-engine.ts';
 import { rewriteMarkupFragment } from './markup-fragment.ts';
 import { rewriteSrcset, type MapUrl } from './srcset.ts';
-import { selectorsFor, URL_ATTRIBUTES, type AttributeKind } from './url-attributes.ts';
+import { META_URL_SELECTORS, selectorsFor, URL_ATTRIBUTES, type AttributeKind } from './url-attributes.ts';
 
 /**
  * The HTML rewrite rules: which elements are touched and how. Registered per document on a
@@ -97,22 +97,99 @@ export function readableUrl(url: string): string {
   });
 }
 
-/** Rewrites one attribute value of the given kind; null when it stays as it is. `mapUrl` is the document's. */
-function rewriteValue(kind: AttributeKind, value: string, mapUrl: MapUrl): string | null {
+/** How one document's attribute values are rewritten (built once per document). */
+export interface ValueRewriters {
+  /** An attribute value as written (character references not decoded). */
+  mapUrl: MapUrl;
+  /** CSS in an attribute value (`style`). */
+  mapStyleUrl: MapUrl;
+  /** CSS source (<style> text). */
+  mapCssUrl: MapUrl;
+  /** Script text (inline event handlers). */
+  rewriteScript: (js: string) => string;
+  /** A whole absolute origin URL → an absolute mirror URL (data-url, <option value>). */
+  mapAbsolute: MapUrl;
+  /** A document in an attribute (<iframe srcdoc>), character references not decoded. */
+  rewriteDocument: (html: string) => string;
+}
+
+/** Rewrites one attribute value of the given kind; null when it stays as it is. */
+export function rewriteValue(kind: AttributeKind, value: string, r: ValueRewriters): string | null {
   switch (kind) {
     case 'link':
     case 'url':
-      return mapUrl(value);
+      return r.mapUrl(value);
     case 'srcset':
-      return rewriteSrcset(value, mapUrl);
+      return rewriteSrcset(value, r.mapUrl);
+    case 'url-list': {
+      const out = value.replace(/[^\t\n\f\r ]+/g, (u) => r.mapUrl(u) ?? u);
+      return out === value ? null : out;
+    }
+    case 'absolute':
+      return r.mapAbsolute(value);
+    case 'script': {
+      const out = r.rewriteScript(value);
+      return out === value ? null : out;
+    }
+    case 'html': {
+      const out = r.rewriteDocument(value);
+      return out === value ? null : out;
+    }
     case 'url-or-css':
     case 'css': {
       const css = decodeQuoteReferences(value);
-      if (kind === 'url-or-css' && !/^\s*url\(/i.test(css)) return mapUrl(value);
-      const out = rewriteCss(css, mapUrl);
+      if (kind === 'url-or-css' && !/^\s*url\(/i.test(css)) return r.mapUrl(value);
+      const out = rewriteCss(css, r.mapStyleUrl);
       return out === css ? null : out;
     }
   }
+}
+
+/** Character references a document in an attribute value needs decoded to be read as markup. */
+const MARKUP_REFERENCE = /&(?:(quot|amp|lt|gt|apos);|#(?:[xX]([0-9a-fA-F]{1,6})|([0-9]{1,7}));?)/g;
+const MARKUP_NAMED: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>', apos: "'" };
+function decodeMarkupReferences(value: string): string {
+  return value.replace(MARKUP_REFERENCE, (_m, name?: string, hex?: string, dec?: string) => {
+    if (name) return MARKUP_NAMED[name]!;
+    const n = hex ? parseInt(hex, 16) : Number(dec);
+    return n === 0 || n > 0x10ffff || (n >= 0xd800 && n <= 0xdfff) ? '\ufffd' : String.fromCodePoint(n);
+  });
+}
+
+/**
+ * The value rewriters of one document. `srcdoc` documents are rewritten as <noscript> markup is
+ * (attributes and <style>; their scripts' text is not), one level deep.
+ */
+export function valueRewriters(mapper: SiteMapper, doc: DocContext, absolute: boolean, depth = 0): ValueRewriters {
+  const r: ValueRewriters = {
+    mapUrl: (u) => mapper.toMirror(u, doc, absolute, 'html'),
+    mapStyleUrl: (u) => mapper.toMirror(u, doc, absolute, 'html-css'),
+    mapCssUrl: (u) => mapper.toMirror(u, doc, absolute, 'css'),
+    rewriteScript: (js) => mapper.rewriteText(js, doc.mirrorOrigin),
+    mapAbsolute: (u) => (mapper.matchAbsolute(u.trim(), 'html') ? mapper.toMirror(u, doc, true, 'html') : null),
+    rewriteDocument: (html) => {
+      if (depth > 0 || !html.includes('<')) return html;
+      const inner = valueRewriters(mapper, doc, absolute, depth + 1);
+      const decoded = decodeMarkupReferences(html);
+      const out = rewriteFragment(decoded, mapper, doc, inner);
+      // Written back as an attribute value: "&" escaped again (the engines escape quotes).
+      return out === decoded ? html : out.replaceAll('&', '&amp;');
+    },
+  };
+  return r;
+}
+
+/** Rewrites the URL attributes and <style> text of markup held as text (<noscript>, srcdoc). */
+function rewriteFragment(html: string, mapper: SiteMapper, doc: DocContext, r: ValueRewriters): string {
+  return rewriteMarkupFragment(
+    html,
+    (row, value) => {
+      if (row.kind !== 'link') return rewriteValue(row.kind, value, r);
+      const { action } = mapper.linkAction(value, doc, 'html');
+      return action === 'mirror' ? r.mapUrl(value) : null;
+    },
+    (css) => rewriteCss(css, r.mapCssUrl),
+  );
 }
 
 /**
@@ -130,7 +207,7 @@ export function decodeQuoteReferences(value: string): string {
 /** Applies links.rules / links.external to an <a> or <area>. */
 function rewriteLink(el: HtmlElement, attr: string, opts: HtmlRewriteOptions): void {
   const value = el.getAttribute(attr)!;
-  const { action, canonical } = opts.mapper.linkAction(value, opts.doc);
+  const { action, canonical } = opts.mapper.linkAction(value, opts.doc, 'html');
   if (action === 'neutralize') {
     // No longer a link, text kept: <a> becomes <ok …> with its attributes (as the static mirrors did).
     if (el.tagName === 'a') el.tagName = 'ok';
@@ -142,7 +219,7 @@ function rewriteLink(el: HtmlElement, attr: string, opts: HtmlRewriteOptions): v
     if (canonical && canonical !== value && !/^(https?:)?\/\//i.test(value.trim())) el.setAttribute(attr, canonical);
     return;
   }
-  const next = opts.mapper.toMirror(value, opts.doc, opts.mode === 'fragment');
+  const next = opts.mapper.toMirror(value, opts.doc, opts.mode === 'fragment', 'html');
   if (next !== null) el.setAttribute(attr, next);
 }
 
@@ -180,27 +257,41 @@ export const REFRESH_URL = /^(\s*\d*\.?\d*\s*[;,]?\s*(?:url\s*=\s*)?)(["']?)([^"
 export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewriteOptions): void {
   const { mapper, site, doc } = opts;
   const page = opts.mode === 'page';
-  // One mapper per document (fragments in feeds need absolute URLs), not one per element.
-  const mapUrl: MapUrl = (u) => mapper.toMirror(u, doc, !page);
+  // One set of rewriters per document (fragments in feeds need absolute URLs), not one per element.
+  const rewriters = valueRewriters(mapper, doc, !page);
+  const { mapUrl, mapCssUrl } = rewriters;
 
+  const rewriteAttr = (el: HtmlElement, attr: string, kind: AttributeKind) => {
+    const value = el.getAttribute(attr);
+    if (value === null) return; // rows matched by element only (see selectorsFor), or grouped rows
+    const next = rewriteValue(kind, value, rewriters);
+    if (next === null) {
+      if (opts.onLeak && kind === 'url') reportLeak(value, opts);
+      return;
+    }
+    el.setAttribute(attr, next);
+    // A mapped resource is fetched through the mirror: the origin's hash still matches, but
+    // rewritten CSS/JS would not, so integrity is dropped whenever the URL changed.
+    if (attr === 'src' || attr === 'href') removeAll(el, 'integrity');
+  };
+  // Rows for any element with one of many attribute names (event handlers, data-url …) are one
+  // selector list and one handler per kind: each selector costs matching time on every element.
+  const grouped = new Map<AttributeKind, string[]>();
   for (const row of URL_ATTRIBUTES) {
     const { attr, kind } = row;
-    const handler =
-      kind === 'link'
-        ? (el: HtmlElement) => rewriteLink(el, attr, opts)
-        : (el: HtmlElement) => {
-            const value = el.getAttribute(attr)!;
-            const next = rewriteValue(kind, value, mapUrl);
-            if (next === null) {
-              if (opts.onLeak && kind === 'url') reportLeak(value, opts);
-              return;
-            }
-            el.setAttribute(attr, next);
-            // A mapped resource is fetched through the mirror: the origin's hash still matches, but
-            // rewritten CSS/JS would not, so integrity is dropped whenever the URL changed.
-            if (attr === 'src' || attr === 'href') removeAll(el, 'integrity');
-          };
+    if (row.tags === null && (kind === 'script' || kind === 'absolute')) {
+      grouped.set(kind, [...(grouped.get(kind) ?? []), attr]);
+      continue;
+    }
+    const handler = kind === 'link' ? (el: HtmlElement) => rewriteLink(el, attr, opts) : (el: HtmlElement) => rewriteAttr(el, attr, kind);
     for (const selector of selectorsFor(row)) registry.on(selector, { element: handler });
+  }
+  for (const [kind, attrs] of grouped) {
+    registry.on(attrs.map((a) => `[${a}]`).join(', '), {
+      element(el) {
+        for (const attr of attrs) rewriteAttr(el, attr, kind);
+      },
+    });
   }
 
   registry.on('link[href]', {
@@ -218,15 +309,14 @@ export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewri
     },
   });
 
-  // Social cards need absolute URLs: og:url, og:image, twitter:image …
+  // Social cards and previews need absolute URLs: og:url, og:image, twitter:image, thumbnail …
   const socialMeta = (el: HtmlElement) => {
     const content = el.getAttribute('content');
     if (!content) return;
-    const next = mapper.toMirror(content, doc, true);
+    const next = mapper.toMirror(content, doc, true, 'html');
     if (next !== null) el.setAttribute('content', next);
   };
-  registry.on('meta[property^="og:"][content]', { element: socialMeta });
-  registry.on('meta[name^="twitter:"][content]', { element: socialMeta });
+  for (const selector of META_URL_SELECTORS) registry.on(selector, { element: socialMeta });
 
   registry.on('meta[http-equiv][content]', {
     element(el) {
@@ -246,7 +336,7 @@ export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewri
     registry.on('meta[charset]', { element: (el) => void el.setAttribute('charset', 'utf-8') });
   }
 
-  registry.on('style', { text: wholeText((css) => rewriteCss(css, mapUrl)) });
+  registry.on('style', { text: wholeText((css) => rewriteCss(css, mapCssUrl)) });
   registry.on('script', { text: wholeText((js) => mapper.rewriteText(js, doc.mirrorOrigin)) });
   // With scripting on, an HTML <noscript> holds raw text: markup for a reader without JavaScript. In
   // SVG/MathML it is an ordinary element, and its text (CDATA sections included) is just text.
@@ -263,18 +353,7 @@ export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewri
         htmlNoscript = outer; // `<noscript/>` in SVG/MathML: no content, no end tag
       }
     },
-    text: wholeText((html) => {
-      if (!htmlNoscript) return html;
-      return rewriteMarkupFragment(
-        html,
-        (row, value) => {
-          if (row.kind !== 'link') return rewriteValue(row.kind, value, mapUrl);
-          const { action } = mapper.linkAction(value, doc);
-          return action === 'mirror' ? mapUrl(value) : null;
-        },
-        (css) => rewriteCss(css, mapUrl),
-      );
-    }),
+    text: wholeText((html) => (htmlNoscript ? rewriteFragment(html, mapper, doc, rewriters) : html)),
   });
 
   for (const selector of site.remove) registry.on(selector, { element: (el) => void el.remove() });

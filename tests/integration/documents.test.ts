@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attr, body, byId, byTag, elementChildren, parseHtml, textOf } from '../helpers/html.ts';
-import { rawRequest, startSetup, type Setup } from '../helpers/mirror.ts';
+import { rawRequest, startProxy, startSetup, testSiteConfig, type MirrorProxy, type Setup } from '../helpers/mirror.ts';
+import { startPageOrigin, type PageOrigin, type ServedPage } from '../helpers/page-origin.ts';
 import { ARTICLE_PATH, NO_BODY_PATH, TWO_HEADS_PATH, APP_JS_PATH, IMAGE_PATH } from '../helpers/origin.ts';
 
 const INJECT = { head: '<meta name="mirror-head" content="1">', bodyStart: '<div id="inject-start">开始</div>', bodyEnd: '<div id="inject-end">结束</div>' };
@@ -94,5 +95,59 @@ describe('links.external and links.rules', () => {
     expect(attr(byId(doc, 'link-abs'), 'href')).toBe('/gb/nsc412.htm');
     const nav = elementChildren(body(doc))[0]!;
     expect(byTag(nav, 'a').map((a) => attr(a, 'href'))).toContain('https://github.com/gfw-breaker/nogfw/blob/master/README.md');
+  });
+});
+
+describe('mount collisions and bare mounted hosts (origin → mirror is a bijection)', () => {
+  const hosts = new Map<string, ServedPage>([
+    ['www.epochtimes.com /page.htm', {
+      contentType: 'text/html; charset=utf-8',
+      body: '<html><head></head><body><img id="root-logo" src="https://www.epochtimes.com/_i/logo.png"><img id="rel-logo" src="/_i/logo.png"><script>var cdn="https://i.epochtimes.com";</script></body></html>',
+    }],
+    ['www.epochtimes.com /_i/logo.png', { contentType: 'text/plain', body: 'ROOT-ORIGIN LOGO' }],
+    ['i.epochtimes.com /logo.png', { contentType: 'text/plain', body: 'IMAGE-ORIGIN LOGO' }],
+    ['i.epochtimes.com /', { contentType: 'text/plain', body: 'IMAGE-ORIGIN HOME' }],
+    ['i.epochtimes.com /?v=2', { contentType: 'text/plain', body: 'IMAGE-ORIGIN HOME v2' }],
+    // Headers go through the same mapper: spellings a browser follows in a Location header.
+    ['www.epochtimes.com /redirect-backslashes', { contentType: 'text/plain', body: '', status: 302, headers: { location: 'https:\\\\i.epochtimes.com\\a.jpg' } }],
+    ['www.epochtimes.com /redirect-userinfo', { contentType: 'text/plain', body: '', status: 302, headers: { location: 'https://reader@i.epochtimes.com./b.jpg' } }],
+    ['www.epochtimes.com /redirect-collides', { contentType: 'text/plain', body: '', status: 302, headers: { location: 'https://www.epochtimes.com/_i/logo.png' } }],
+  ]);
+  let origin: PageOrigin;
+  let proxy: MirrorProxy;
+  beforeAll(async () => {
+    origin = await startPageOrigin((host, path) => hosts.get(`${host} ${path}`));
+    proxy = await startProxy({ sites: [testSiteConfig(origin.url)] });
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await origin.close();
+  });
+
+  it('a root-origin path under a mount is escaped in the page and fetched from the root origin', async () => {
+    const page = await rawRequest(proxy.url, '/page.htm');
+    const doc = parseHtml(page.text);
+    expect(attr(byId(doc, 'root-logo'), 'src')).toBe('/_root/_i/logo.png');
+    expect(attr(byId(doc, 'rel-logo'), 'src')).toBe('/_root/_i/logo.png');
+    expect((await rawRequest(proxy.url, '/_root/_i/logo.png')).text).toBe('ROOT-ORIGIN LOGO');
+    expect((await rawRequest(proxy.url, '/_i/logo.png')).text).toBe('IMAGE-ORIGIN LOGO');
+  });
+
+  it.each([
+    ['/redirect-backslashes', '/_i/a.jpg'],
+    ['/redirect-userinfo', '/_i/b.jpg'],
+    ['/redirect-collides', '/_root/_i/logo.png'],
+  ])('Location of %s is mapped to %s', async (path, expected) => {
+    const res = await rawRequest(proxy.url, path);
+    expect(res.status).toBe(302);
+    expect(res.headers.location).toBe(expected);
+  });
+
+  it('a bare mounted host in script text works: /_i reaches that origin’s "/"', async () => {
+    const page = await rawRequest(proxy.url, '/page.htm');
+    const cdn = /var cdn="([^"]*)"/.exec(page.text)![1]!;
+    expect(cdn).toMatch(/\/_i$/);
+    expect((await rawRequest(proxy.url, new URL(cdn).pathname)).text).toBe('IMAGE-ORIGIN HOME');
+    expect((await rawRequest(proxy.url, '/_i?v=2')).text).toBe('IMAGE-ORIGIN HOME v2');
   });
 });

@@ -58,6 +58,7 @@ describe('config validation', () => {
     [[], '(root) must be an object (got array)'],
     [{ sites: [{ name: 'a', hosts: ['*'], origins: [{ url: 'https://a.example/path', mount: '/' }] }] }, 'sites[0].origins[0].url must be scheme and host only, without path, query or credentials (got "https://a.example/path")'],
     [{ sites: [{ name: 'a', hosts: ['*'], origins: [{ url: 'https://a.example', mount: '/' }, { url: 'https://b.example', mount: '/b/' }, { url: 'https://c.example', mount: '/b/c/' }] }] }, 'sites[0].origins: mount "/b/c/" is nested inside mount "/b/"'],
+    [{ sites: [{ name: 'a', hosts: ['*'], origins: [{ url: 'https://a.example', mount: '/' }, { url: 'https://b.example', mount: '/_root/' }] }] }, 'sites[0].origins[1].mount "/_root/" is reserved for root-origin paths that collide with a mount'],
     [{ sites: [{ name: 'a', hosts: ['bad host'], origins: [{ url: 'https://a.example', mount: '/' }] }] }, 'sites[0].hosts[0] must be a host name, "*.domain" or "*" (got "bad host")'],
     [{ sites: [{ name: 'a', hosts: ['*'], origins: [{ url: 'https://a.example', mount: '/' }, { url: 'https://a.example', mount: '/x/' }] }] }, 'sites[0].origins[1].url names host a.example, already mapped by sites[0].origins[0].url'],
     [{ sites: [{ name: 'a', hosts: ['*'], origins: [{ url: 'https://a.example', mount: '/', upstream: 'not a url' }] }] }, 'sites[0].origins[0].upstream must be an absolute http(s) URL (got "not a url")'],

@@ -29,19 +29,26 @@ export const MIRROR_ORIGIN = 'http://mirror.test';
 const ORIGIN_HOSTS: Record<string, string> = { 'www.epochtimes.com': '', 'epochtimes.com': '', 'i.epochtimes.com': '/_i' };
 const HTML_WS = /^[\t\n\f\r ]+|[\t\n\f\r ]+$/g;
 
-/** An origin URL (absolute or protocol-relative, default port allowed) → its root-relative mirror path; null for anything else. */
+/**
+ * An origin URL → its root-relative mirror path; null for anything else. "Origin URL" is whatever
+ * the WHATWG URL parser (new URL, as a browser) reads as an origin host: any number of slashes or
+ * backslashes after the scheme (two without one), userinfo, a trailing dot, a padded port.
+ */
 export function expectedPath(raw: string): string | null {
-  const url = raw.replace(HTML_WS, '');
-  const m = /^(https?:)?\/\/([^/?#\\]*)([\s\S]*)$/i.exec(url);
-  if (!m) return null;
-  const scheme = m[1]?.toLowerCase();
-  let host = m[2]!.toLowerCase();
-  if (host.endsWith(':443') && scheme !== 'http:') host = host.slice(0, -4);
-  else if (host.endsWith(':80') && scheme !== 'https:') host = host.slice(0, -3);
-  const base = ORIGIN_HOSTS[host];
+  const url = raw.replace(/^[\x01-\x20]+|[\x01-\x20]+$/g, '').replace(/[\t\n\r]/g, '');
+  const m = /^(?:(https?):)?([/\\]*)([^/\\?#]*)([\s\S]*)$/i.exec(url);
+  if (!m || m[3] === '' || (!m[1] && m[2]!.length < 2)) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(`${m[1] ?? 'https'}://${m[3]}/`);
+  } catch {
+    return null;
+  }
+  const hostname = parsed.hostname.replace(/\.$/, '');
+  const base = parsed.port ? (m[1] === undefined && parsed.port === '80' ? ORIGIN_HOSTS[hostname] : undefined) : ORIGIN_HOSTS[hostname];
   if (base === undefined) return null;
-  const rest = m[3]!;
-  return base + (rest.startsWith('/') ? rest : rest.startsWith('\\') ? '/' + rest.slice(1) : '/' + rest);
+  const rest = m[4]!;
+  return base + (rest.startsWith('/') || rest.startsWith('\\') ? '/' + rest.slice(1) : '/' + rest);
 }
 
 /** True when a string (an attribute value, a srcset candidate, a CSS url) still points at an origin. */
@@ -160,6 +167,9 @@ function rowValue(kind: AttributeKind, value: string, absolute: boolean): string
       const out = expectedCss(value);
       return out === value ? null : out;
     }
+    default:
+      // ping, srcdoc, event handlers, data-url …: the generator writes none of these attributes.
+      return null;
   }
 }
 

@@ -53,7 +53,6 @@ describe('SiteMapper.toMirror (origin → mirror)', () => {
     'blob:https://www.epochtimes.com/1234',
     'https://www.epochtimes.com.evil.example/x',
     'https://evil.example/https://www.epochtimes.com/',
-    'https://user@www.epochtimes.com/x',
     'http://media.example/v.mp4', // different port than configured
     'https://twitter.com/x',
     'x.jpg',
@@ -78,12 +77,106 @@ describe('SiteMapper.toMirror (origin → mirror)', () => {
   });
 });
 
+describe('SiteMapper.toMirror: every spelling the URL parser reads as an origin host', () => {
+  // [as written, syntax, expected]: expectations are what the WHATWG URL parser (new URL) resolves
+  // each spelling to, once decoded for its context, mapped to the mirror.
+  it.each([
+    ['https:&#x2F;&#x2F;www.epochtimes.com/gb/x.htm', 'html', '/gb/x.htm'],
+    ['&#x68;ttps://i.epochtimes.com/a.jpg', 'html', '/_i/a.jpg'],
+    ['https&colon;//i.epochtimes.com/a.jpg', 'html', '/_i/a.jpg'],
+    ['https://i&period;epochtimes&period;com/a.jpg', 'html', '/_i/a.jpg'],
+    ['https&#58;//i.epochtimes.com/a.jpg', 'html', '/_i/a.jpg'],
+    ['https&#0058//i.epochtimes.com/a.jpg', 'html', '/_i/a.jpg'],
+    ['&#x2F;&#x2F;i.epochtimes.com/a.jpg', 'html', '/_i/a.jpg'],
+    ['/&#x2F;i.epochtimes.com/a.jpg', 'html', '/_i/a.jpg'],
+    ['https://i.epochtimes.com&#x2F;a.jpg?x=1&amp;y=2', 'html', '/_i/a.jpg?x=1&amp;y=2'],
+    ['ht\ttps://i.epoch\ntimes.com/a.jpg', 'url', '/_i/a.jpg'],
+    ['https:/\n/i.epochtimes.com/a.jpg', 'url', '/_i/a.jpg'],
+    ['https:&Tab;//i.epochtimes.com/a.jpg', 'html', '/_i/a.jpg'],
+    ['https:\\\\i.epochtimes.com\\a.jpg', 'url', '/_i/a.jpg'],
+    ['\\\\i.epochtimes.com/a.jpg', 'url', '/_i/a.jpg'],
+    ['/\\i.epochtimes.com/a.jpg', 'url', '/_i/a.jpg'],
+    ['\\/i.epochtimes.com/a.jpg', 'url', '/_i/a.jpg'],
+    ['http:www.epochtimes.com/gb/x.htm', 'url', '/gb/x.htm'],
+    ['https:/i.epochtimes.com/a.jpg', 'url', '/_i/a.jpg'],
+    ['https:////i.epochtimes.com/a.jpg', 'url', '/_i/a.jpg'],
+    ['https://user@i.epochtimes.com/a.jpg', 'url', '/_i/a.jpg'],
+    ['https://user:pw@i.epochtimes.com/a.jpg', 'url', '/_i/a.jpg'],
+    ['https://i.epochtimes.com./a.jpg', 'url', '/_i/a.jpg'],
+    ['https://i.epochtimes.com:0443/a.jpg', 'url', '/_i/a.jpg'],
+    ['http://i.epochtimes.com:080/a.jpg', 'url', '/_i/a.jpg'],
+    ['https://%69.epochtimes.com/a.jpg', 'url', '/_i/a.jpg'],
+    ['https://i%2Eepochtimes.com/a.jpg', 'url', '/_i/a.jpg'],
+    ['https://i。epochtimes．com/a.jpg', 'url', '/_i/a.jpg'],
+    ['https://ｉ.ｅｐｏｃｈｔｉｍｅｓ.ｃｏｍ/a.jpg', 'url', '/_i/a.jpg'],
+    ['https://I.EPOCHTIMES.COM/a.jpg', 'url', '/_i/a.jpg'],
+    ['\u0001\u0002 https://i.epochtimes.com/a.jpg', 'url', '/_i/a.jpg'],
+    ['&#x20;https://i.epochtimes.com/a.jpg', 'html', '/_i/a.jpg'],
+    ['https://i.epochtimes.com?x', 'url', '/_i/?x'],
+    ['h\\74tps://i.epochtimes.com/a.jpg', 'css', '/_i/a.jpg'],
+    ['https\\:\\/\\/i.epochtimes.com\\/a.jpg', 'css', '/_i/a.jpg'],
+    ['https:\\2f\\2f i.epochtimes.com/a.jpg', 'css', '/_i/a.jpg'],
+    ['https&#58;//i.epochtimes.com/a.jpg', 'html-css', '/_i/a.jpg'],
+    ['https:\\&#x32;f\\2f i.epochtimes.com/a.jpg', 'html-css', '/_i/a.jpg'],
+  ] as const)('%j (%s) → %s', (input, syntax, expected) => {
+    expect(mapper.toMirror(input, page, false, syntax)).toBe(expected);
+  });
+
+  it.each([
+    ['https://i.epochtimes.com.evil.example/a.jpg', 'url'],
+    ['https://i.epochtimes.com@evil.example/a.jpg', 'url'],
+    ['https://evil.example\\@i.epochtimes.com/', 'url'],
+    ['https://i.epochtimes.com..//a.jpg', 'url'],
+    ['https://i.epochtimes.com:8443/a.jpg', 'url'],
+    ['https&colon//i.epochtimes.com/a.jpg', 'html'], // not decoded without ";"
+    ['ftp://i.epochtimes.com/a.jpg', 'url'],
+    ['javascript&colon;alert(1)', 'html'],
+    ['https:&#x2F;&#x2F;www.epochtimes.com/gb/x.htm', 'url'], // not decoded outside attributes
+  ] as const)('leaves %j (%s) alone', (input, syntax) => {
+    const out = mapper.toMirror(input, page, false, syntax);
+    if (out !== null) expect(out.startsWith('/_i/')).toBe(false);
+    if (out !== null) expect(out).not.toMatch(/^\/gb\//);
+  });
+});
+
+describe('SiteMapper: a bijection despite mounts (root-origin paths that look like a mount are escaped)', () => {
+  it.each([
+    ['https://www.epochtimes.com/_i/logo.png', '/_root/_i/logo.png'],
+    ['https://www.epochtimes.com/_i', '/_root/_i'],
+    ['https://www.epochtimes.com/_i?x', '/_root/_i?x'],
+    ['https://www.epochtimes.com/_root/x', '/_root/_root/x'],
+    ['https://www.epochtimes.com/_mirror/health', '/_root/_mirror/health'],
+    ['https://www.epochtimes.com/_image/x', '/_image/x'],
+    ['/_i/logo.png', '/_root/_i/logo.png'],
+  ])('%s → %s and back', (input, expected) => {
+    expect(mapper.toMirror(input, page)).toBe(expected);
+    const back = mapper.toOrigin(expected);
+    expect(back.origin.url + back.path).toBe(new URL(input, page.url).href.replace(/\/$/, input.endsWith('/') ? '/' : ''));
+  });
+  it('escapes in script text too', () => {
+    expect(mapper.rewriteText('"https://www.epochtimes.com/_i/logo.png"', 'https://m.example')).toBe('"https://m.example/_root/_i/logo.png"');
+    expect(mapper.rewriteText('"https:\\/\\/www.epochtimes.com\\/_i\\/logo.png"', 'https://m.example')).toBe('"https:\\/\\/m.example\\/_root\\/_i\\/logo.png"');
+    expect(mapper.rewriteText('"https://www.epochtimes.com/_image/x"', 'https://m.example')).toBe('"https://m.example/_image/x"');
+  });
+  it('a bare mounted host in script text reaches that origin’s "/"', () => {
+    const text = mapper.rewriteText('var cdn="https://i.epochtimes.com"', 'https://m.example');
+    const mirrored = /"(.*)"/.exec(text)![1]!;
+    const back = mapper.toOrigin(new URL(mirrored).pathname);
+    expect(back.origin.url + back.path).toBe('https://i.epochtimes.com/');
+  });
+});
+
 describe('SiteMapper.toOrigin (mirror → origin)', () => {
   it.each([
     ['/gb/x.htm?a=%E7', 'https://www.epochtimes.com', '/gb/x.htm?a=%E7'],
     ['/_i/a.jpg', 'https://i.epochtimes.com', '/a.jpg'],
     ['/_i/', 'https://i.epochtimes.com', '/'],
-    ['/_i', 'https://www.epochtimes.com', '/_i'],
+    ['/_i', 'https://i.epochtimes.com', '/'],
+    ['/_i?x=1', 'https://i.epochtimes.com', '/?x=1'],
+    ['/_root/_i/logo.png', 'https://www.epochtimes.com', '/_i/logo.png'],
+    ['/_root/_root/x', 'https://www.epochtimes.com', '/_root/x'],
+    ['/_root', 'https://www.epochtimes.com', '/'],
+    ['/_rootx', 'https://www.epochtimes.com', '/_rootx'],
     ['/_image/x', 'https://www.epochtimes.com', '/_image/x'],
     ['/_m/v.mp4', 'http://media.example:8080', '/v.mp4'],
   ])('%s → %s%s', (input, origin, path) => {
