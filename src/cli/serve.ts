@@ -28,7 +28,7 @@ Signals:
 An invalid config stops the server before it listens (exit status 1, one line per problem).`;
 
 /** server.* settings baked into the listening socket and the origin client when the server starts. */
-const RESTART_ONLY: (keyof ServerConfig)[] = ['maxHeaderBytes', 'clientHeadersTimeout', 'clientIdleTimeout', 'originConnectTimeout', 'originIdleTimeout', 'maxOriginHeaderBytes'];
+const RESTART_ONLY: (keyof ServerConfig)[] = ['maxHeaderBytes', 'clientHeadersTimeout', 'clientIdleTimeout', 'originConnectTimeout', 'originIdleTimeout', 'maxOriginHeaderBytes', 'maxDecodedOriginBytes'];
 
 const log = (text: string) => console.log(`edgemirror: ${text}`);
 const logError = (text: string) => console.error(`edgemirror: ${text}`);

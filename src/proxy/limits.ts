@@ -14,23 +14,129 @@ export class QueueTimeoutError extends Error {
   }
 }
 
-/** Passes a request body through, failing it once more than `limit` bytes have gone by. */
-export function limitBody(body: ReadableStream<Uint8Array>, limit: number): ReadableStream<Uint8Array> {
+export class BodyTimeoutError extends Error {
+  constructor(seconds: number) {
+    super(`request body not received within ${seconds} s`);
+    this.name = 'BodyTimeoutError';
+  }
+}
+
+/**
+ * Reads a whole request body, at most `limit` bytes and within `timeoutSeconds`, before any origin
+ * slot is taken: a client uploading at 1 byte/s then holds only its own connection, never a slot.
+ * Rejects with PayloadTooLargeError, BodyTimeoutError or the signal's reason.
+ */
+export async function readRequestBody(body: ReadableStream<Uint8Array>, limit: number, timeoutSeconds: number, signal?: AbortSignal): Promise<Uint8Array> {
   const reader = body.getReader();
-  let seen = 0;
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const stop = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new BodyTimeoutError(timeoutSeconds)), timeoutSeconds * 1000);
+    onAbort = () => reject(signal!.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  stop.catch(() => {});
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), stop]);
+      if (done) break;
+      total += value.length;
+      if (total > limit) throw new PayloadTooLargeError(limit);
+      chunks.push(value);
+    }
+  } catch (err) {
+    reader.cancel().catch(() => {});
+    throw err;
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** A stream of one chunk (a buffered request body). */
+export function bytesStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      if (bytes.length) controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+}
+
+/**
+ * Reads an origin body ahead of its consumer, holding at most about `limit` bytes (plus one chunk).
+ * `onParked` is called once, when `limit` bytes are waiting on a consumer that does not keep up: the
+ * caller then releases the body's origin slot, so a reader who does not read holds a bounded buffer
+ * and its connection, not a slot. (A body that ends within `limit` is read whole at origin speed.)
+ */
+export function readAhead(body: ReadableStream<Uint8Array>, limit: number, onParked: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  const queue: Uint8Array[] = [];
+  let queued = 0;
+  let ended = false;
+  let failure: { error: unknown } | null = null;
+  let cancelled = false;
+  let parked = false;
+  let wakeConsumer: (() => void) | null = null;
+  let wakePump: (() => void) | null = null;
+  const notify = () => {
+    const wake = wakeConsumer;
+    wakeConsumer = null;
+    wake?.();
+  };
+  (async () => {
+    try {
+      while (!cancelled) {
+        if (queued >= limit) {
+          if (!parked) {
+            parked = true;
+            onParked();
+          }
+          await new Promise<void>((resolve) => (wakePump = resolve));
+          continue;
+        }
+        const { done, value } = await reader.read();
+        if (done) break;
+        queue.push(value);
+        queued += value.length;
+        notify();
+      }
+    } catch (error) {
+      failure = { error };
+    }
+    ended = true;
+    notify();
+  })();
   return new ReadableStream({
     async pull(controller) {
-      const { done, value } = await reader.read();
-      if (done) return controller.close();
-      seen += value.length;
-      if (seen > limit) {
-        reader.cancel().catch(() => {});
-        controller.error(new PayloadTooLargeError(limit));
-        return;
-      }
-      controller.enqueue(value);
+      while (!queue.length && !ended) await new Promise<void>((resolve) => (wakeConsumer = resolve));
+      const chunk = queue.shift();
+      if (chunk) {
+        queued -= chunk.length;
+        controller.enqueue(chunk);
+        const wake = wakePump;
+        wakePump = null;
+        wake?.();
+      } else if (failure) controller.error(failure.error);
+      else controller.close();
     },
     cancel(reason) {
+      cancelled = true;
+      queue.length = 0;
+      queued = 0;
+      const wake = wakePump;
+      wakePump = null;
+      wake?.();
       return reader.cancel(reason);
     },
   });

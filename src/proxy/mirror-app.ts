@@ -9,6 +9,7 @@ import { onStreamEnd } from './limits.ts';
 import type { OriginFetch } from './origin-fetch.ts';
 import { createMirror } from './pipeline.ts';
 import { withHeaders } from './response-headers.ts';
+import { isValidHost } from './site-router.ts';
 import { presentedToken, tokenMatches } from './token.ts';
 
 /**
@@ -63,7 +64,10 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
   const { maxUrlBytes, robots, logClientIp } = deps.config.server;
   // Sent with every response: no MIME sniffing of rewritten bodies, no Referer naming the mirror to
   // third parties, and (by default) no search-engine indexing of a mirror that only copies a site.
+  // An untyped origin response stays untyped and sniffable: with nosniff, browsers would refuse it as a
+  // script or style sheet.
   const securityHeaders = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'x-robots-tag': robots || null };
+  const { 'x-content-type-options': _nosniff, ...untypedHeaders } = securityHeaders;
 
   /** Metrics and the status page: open when no token is configured, else the same token as purge. */
   function authorized(request: Request): boolean {
@@ -75,8 +79,11 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
     const path = url.pathname;
     if (path === '/_mirror/purge') return cache.purge(request, token);
     if (path === '/_mirror/health') {
+      // With a token set, only its holder sees the details (origin errors name the upstream address
+      // and the URL that failed); everyone else, e.g. a load balancer, gets the status alone.
       const health = observer.health();
-      return Response.json(health, { status: health.status === 'ok' ? 200 : 503, headers: { 'cache-control': 'no-store' } });
+      const shown = authorized(request) ? health : { status: health.status };
+      return Response.json(shown, { status: health.status === 'ok' ? 200 : 503, headers: { 'cache-control': 'no-store' } });
     }
     if (path === '/_mirror/metrics' || path === '/_mirror/' || path === '/_mirror') {
       if (!authorized(request)) {
@@ -92,6 +99,11 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
   }
 
   async function route(request: Request, url: URL, trace: RequestTrace, waitUntil?: WaitUntil): Promise<Response> {
+    // Before anything uses the host (site choice, cache key, absolute mirror URLs in pages).
+    const host = request.headers.get('host');
+    if ((host !== null && !isValidHost(host)) || !isValidHost(url.host)) {
+      return errorPage(400, 'Bad Request', 'The Host header is not a valid host name.');
+    }
     if (url.pathname.length + url.search.length > maxUrlBytes) {
       return errorPage(414, 'URI Too Long', `Request targets are limited to ${maxUrlBytes} bytes.`);
     }
@@ -111,7 +123,8 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
       // The mirror's own endpoints are not site traffic: logged, but not counted for a site.
       const internal = url.pathname === '/_mirror' || url.pathname.startsWith('/_mirror/');
       const trace: RequestTrace = { site: internal ? null : (mirror.router.route(request.headers.get('host'))?.config.name ?? null) };
-      const response = withHeaders(await route(request, url, trace, context.waitUntil), securityHeaders);
+      const routed = await route(request, url, trace, context.waitUntil);
+      const response = withHeaders(routed, routed.headers.has('content-type') ? securityHeaders : untypedHeaders);
       const done = (bytes: number) =>
         observer.requestDone({
           site: trace.site,
