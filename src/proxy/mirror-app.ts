@@ -119,7 +119,13 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
     observer,
     async fetch(request, context = {}) {
       const started = Date.now();
-      const url = new URL(request.url);
+      let url: URL;
+      try {
+        url = new URL(request.url);
+      } catch {
+        // workerd builds the URL from the Host header: an unparsable one is the client's error.
+        return withHeaders(errorPage(400, 'Bad Request', 'The request URL or Host header is not valid.'), securityHeaders);
+      }
       // The mirror's own endpoints are not site traffic: logged, but not counted for a site.
       const internal = url.pathname === '/_mirror' || url.pathname.startsWith('/_mirror/');
       const trace: RequestTrace = { site: internal ? null : (mirror.router.route(request.headers.get('host'))?.config.name ?? null) };

@@ -179,7 +179,9 @@ describe('safe in public', () => {
       for (const host of ['evil.example"x', 'x";alert(document.domain);"', 'a b.example', 'x<y>.example', 'evil.example:80"']) {
         const before = origin.seen.length;
         const res = await rawRequest(proxy.url, '/gb/og.htm', { headers: { host } });
-        expect(res.status, host).toBe(400);
+        // In workerd (Miniflare) some of these never reach the Worker: the runtime answers 500 itself.
+        if (TARGET === 'worker' && res.status === 500) expect(res.text, host).toBe('Internal Server Error');
+        else expect(res.status, host).toBe(400);
         expect(res.text).not.toContain('alert(document.domain)');
         expect(origin.seen.length).toBe(before);
       }
