@@ -59,6 +59,8 @@ export interface ServerConfig {
   clientBodyTimeout: number;
   /** Origin body bytes buffered ahead of a slow reader before its slot is released. */
   originReadAheadBytes: number;
+  /** Origin slots one client address may hold at once (0: no per-client share). */
+  maxOriginRequestsPerClient: number;
   /** Node: cap on a compressed origin body's decoded size. */
   maxDecodedOriginBytes: number;
   shutdownTimeout: number;

@@ -206,6 +206,7 @@ export const SERVER_DEFAULTS: ServerConfig = {
   clientIdleTimeout: 5,
   clientBodyTimeout: 10,
   originReadAheadBytes: 256 * 1024,
+  maxOriginRequestsPerClient: 0,
   maxDecodedOriginBytes: 64 * 1024 * 1024,
   shutdownTimeout: 10,
   robots: 'noindex, nofollow',

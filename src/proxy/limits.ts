@@ -142,14 +142,29 @@ export function readAhead(body: ReadableStream<Uint8Array>, limit: number, onPar
   });
 }
 
-/** A counting semaphore with a FIFO queue and a wait limit: origin requests per site. */
+interface Waiter {
+  client: string | undefined;
+  grant: () => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * A counting semaphore with a FIFO queue and a wait limit: origin requests per site. With `perClient`
+ * > 0, one client address holds at most that many slots at once; its further requests wait (in their
+ * turn) while other clients' requests go ahead, so one address cannot fill every slot.
+ */
 export class Slots {
   private used = 0;
-  private readonly waiting: { grant: () => void; timer: ReturnType<typeof setTimeout> }[] = [];
+  private readonly waiting: Waiter[] = [];
+  /** Slots held per client (only with perClient > 0). */
+  private readonly held = new Map<string, number>();
+  /** Waiters whose client was at its share when their turn came; they go back to the front of the queue when it releases one. */
+  private readonly blocked = new Map<string, Waiter[]>();
 
   constructor(
     private readonly size: number,
     private readonly queueTimeoutSeconds: number,
+    private readonly perClient = 0,
   ) {}
 
   get inUse(): number {
@@ -157,26 +172,34 @@ export class Slots {
   }
 
   get queued(): number {
-    return this.waiting.length;
+    let n = this.waiting.length;
+    for (const list of this.blocked.values()) n += list.length;
+    return n;
   }
 
   /** Resolves with a release function (idempotent) once a slot is free; rejects with QueueTimeoutError or the signal's reason. */
-  acquire(signal?: AbortSignal): Promise<() => void> {
+  acquire(signal?: AbortSignal, client?: string): Promise<() => void> {
+    const key = this.perClient > 0 ? client : undefined;
     const release = once(() => {
-      const next = this.waiting.shift();
-      if (next) {
-        clearTimeout(next.timer);
-        next.grant();
-      } else {
-        this.used--;
+      this.used--;
+      if (key !== undefined) {
+        const n = (this.held.get(key) ?? 1) - 1;
+        if (n > 0) this.held.set(key, n);
+        else this.held.delete(key);
+        const parked = this.blocked.get(key);
+        const next = parked?.shift();
+        if (next) this.waiting.unshift(next);
+        if (parked && !parked.length) this.blocked.delete(key);
       }
+      this.grantWaiting();
     });
-    if (this.used < this.size) {
-      this.used++;
+    if (this.used < this.size && !this.atShare(key) && !this.waiting.length) {
+      this.take(key);
       return Promise.resolve(release);
     }
     return new Promise((resolve, reject) => {
-      const entry = {
+      const entry: Waiter = {
+        client: key,
         grant: () => resolve(release),
         timer: setTimeout(() => {
           this.remove(entry);
@@ -194,13 +217,48 @@ export class Slots {
         },
         { once: true },
       );
+      this.grantWaiting();
     });
   }
 
-  private remove(entry: (typeof this.waiting)[number]): boolean {
+  private atShare(key: string | undefined): boolean {
+    return key !== undefined && (this.held.get(key) ?? 0) >= this.perClient;
+  }
+
+  private take(key: string | undefined): void {
+    this.used++;
+    if (key !== undefined) this.held.set(key, (this.held.get(key) ?? 0) + 1);
+  }
+
+  /** Grants free slots in queue order, setting aside the waiters of clients at their share (each waiter is set aside at most once per release of its client). */
+  private grantWaiting(): void {
+    while (this.used < this.size && this.waiting.length) {
+      const next = this.waiting.shift()!;
+      if (this.atShare(next.client)) {
+        const list = this.blocked.get(next.client!);
+        if (list) list.push(next);
+        else this.blocked.set(next.client!, [next]);
+        continue;
+      }
+      clearTimeout(next.timer);
+      this.take(next.client);
+      next.grant();
+    }
+  }
+
+  private remove(entry: Waiter): boolean {
     const i = this.waiting.indexOf(entry);
-    if (i >= 0) this.waiting.splice(i, 1);
-    return i >= 0;
+    if (i >= 0) {
+      this.waiting.splice(i, 1);
+      return true;
+    }
+    const list = entry.client === undefined ? undefined : this.blocked.get(entry.client);
+    const j = list ? list.indexOf(entry) : -1;
+    if (j >= 0) {
+      list!.splice(j, 1);
+      if (!list!.length) this.blocked.delete(entry.client!);
+    }
+    return j >= 0;
   }
 }
 

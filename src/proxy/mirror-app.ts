@@ -129,6 +129,7 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
       // The mirror's own endpoints are not site traffic: logged, but not counted for a site.
       const internal = url.pathname === '/_mirror' || url.pathname.startsWith('/_mirror/');
       const trace: RequestTrace = { site: internal ? null : (mirror.router.route(request.headers.get('host'))?.config.name ?? null) };
+      if (context.clientIp) mirror.clients.set(request.signal, context.clientIp);
       const routed = await route(request, url, trace, context.waitUntil);
       const response = withHeaders(routed, routed.headers.has('content-type') ? securityHeaders : untypedHeaders);
       const done = (bytes: number) =>

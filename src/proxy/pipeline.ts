@@ -35,6 +35,11 @@ export interface Mirror {
   /** The mirror's scheme + host as the reader sees it, for absolute mirror URLs. */
   mirrorOriginOf(request: Request): string;
   readonly router: SiteRouter;
+  /**
+   * The reader's address per request signal, set by the app before the cache (which builds new
+   * Requests but passes the reader's signal on): the key of the per-client share of origin slots.
+   */
+  readonly clients: WeakMap<AbortSignal, string>;
 }
 
 type BodyKind = 'html' | 'css' | 'script' | 'feed' | 'passthrough';
@@ -58,9 +63,10 @@ const UNSUPPORTED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 export function createMirror(deps: MirrorDeps): Mirror {
   const router = new SiteRouter(deps.config);
-  const { trustForwardedProto, originTimeout, maxBodyBytes, maxConcurrentOriginRequests, originQueueTimeout, clientBodyTimeout, originReadAheadBytes } =
+  const { trustForwardedProto, originTimeout, maxBodyBytes, maxConcurrentOriginRequests, originQueueTimeout, clientBodyTimeout, originReadAheadBytes, maxOriginRequestsPerClient } =
     deps.config.server;
-  const slots = new Map<Site, Slots>(router.sites.map((site) => [site, new Slots(maxConcurrentOriginRequests, originQueueTimeout)]));
+  const slots = new Map<Site, Slots>(router.sites.map((site) => [site, new Slots(maxConcurrentOriginRequests, originQueueTimeout, maxOriginRequestsPerClient)]));
+  const clients = new WeakMap<AbortSignal, string>();
 
   function mirrorOriginOf(request: Request, url = new URL(request.url)): string {
     let scheme = url.protocol;
@@ -110,7 +116,7 @@ export function createMirror(deps: MirrorDeps): Mirror {
     else signal.addEventListener('abort', onClientAbort, { once: true });
     let release: () => void;
     try {
-      release = await slots.get(site)!.acquire(controller.signal);
+      release = await slots.get(site)!.acquire(controller.signal, clients.get(signal));
     } catch (err) {
       return errorPage(503, 'Service Unavailable', 'The mirror is busy; please try again in a moment.', doc.url, { 'retry-after': '5' });
     }
@@ -215,7 +221,7 @@ export function createMirror(deps: MirrorDeps): Mirror {
     );
   }
 
-  return { handle, mirrorOriginOf, router };
+  return { handle, mirrorOriginOf, router, clients };
 }
 
 const IDENTITY_TEXT: TextRewriter = { push: (s) => s, flush: () => '' };
