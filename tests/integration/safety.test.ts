@@ -25,6 +25,7 @@ interface Seen {
 /** The test origin: an honest article, a large page, a POST sink, and the broken responses below. */
 async function startOrigin() {
   const seen: Seen[] = [];
+  const held: (() => void)[] = [];
   const server = http.createServer((req, res) => {
     seen.push({ method: req.method!, url: req.url!, headers: req.headers });
     const url = new URL(req.url!, 'http://x');
@@ -63,6 +64,11 @@ async function startOrigin() {
       res.writeHead(200, { 'content-type': url.searchParams.get('type') ?? 'text/html', 'cache-control': 'no-store' });
       res.flushHeaders();
       setTimeout(() => req.socket.destroy(), 20);
+    } else if (p === '/gb/hold.htm') {
+      held.push(() => {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+        res.end('<p>held</p>');
+      });
     } else if (p === '/gb/reset.htm') {
       req.socket.destroy();
     } else if (p === '/assets/untyped') {
@@ -77,6 +83,8 @@ async function startOrigin() {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
+    /** Answers every request waiting on /gb/hold.htm. */
+    releaseHeld: () => held.splice(0).forEach((answer) => answer()),
     close: () => {
       server.closeAllConnections();
       return new Promise<void>((r) => server.close(() => r()));
@@ -280,4 +288,44 @@ describe('safe in public', () => {
     const full = await rawRequest(proxy.url, '/_mirror/health', { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(full.text).toContain('reader-was-here');
   });
+});
+
+/** A GET from a given client address: on Node the connection's source address, on the Worker CF-Connecting-IP. */
+function getFrom(base: string, path: string, address: string): Promise<number> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: url.hostname, port: url.port, path, localAddress: address, headers: { 'cf-connecting-ip': address } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+    });
+    req.on('error', reject);
+    req.setTimeout(20_000, () => req.destroy(new Error(`GET ${path} timed out`)));
+  });
+}
+
+describe('per-client share of origin slots', () => {
+  it('one address holding its share of the slots does not keep another address waiting', async () => {
+    const origin = await startOrigin();
+    const proxy = await startProxy({
+      server: { maxConcurrentOriginRequests: 4, maxOriginRequestsPerClient: 2, originQueueTimeout: 2 },
+      sites: [testSiteConfig(origin.url)],
+    });
+    let releaser: ReturnType<typeof setInterval> | undefined;
+    try {
+      const greedy = Array.from({ length: 6 }, (_, i) => getFrom(proxy.url, `/gb/hold.htm?i=${i}`, '127.0.0.1'));
+      for (let i = 0; i < 100 && origin.seen.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 200));
+      // Only its share reached the origin; another reader goes ahead of its queued requests.
+      expect(origin.seen.filter((s) => s.url.startsWith('/gb/hold.htm'))).toHaveLength(2);
+      expect(await getFrom(proxy.url, '/gb/honest-share.htm', '127.0.0.2')).toBe(200);
+      releaser = setInterval(() => origin.releaseHeld(), 50);
+      const statuses = await Promise.all(greedy.map(async (p) => p.catch(() => 0)));
+      expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(2);
+    } finally {
+      clearInterval(releaser);
+      origin.releaseHeld();
+      await proxy.close();
+      await origin.close();
+    }
+  }, 30_000);
 });
