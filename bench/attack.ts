@@ -7,8 +7,9 @@
  *   baseline  no attack.
  *   slow      200 clients uploading a POST body at 1 byte/s + 200 clients requesting an 8 MB page and
  *             never reading; each reconnects as soon as the mirror drops it ("the attacker repeats").
- *   hostile   (--hostile) 20 concurrent hostile origin responses of each kind: a gzip bomb, a br bomb,
- *             an endless `<!--`, an endless attribute value; each bounded to 64 MB sent and 15 s.
+ *   hostile   (--hostile) 20 concurrent hostile origin responses of each kind: a gzip bomb and a br bomb
+ *             (64 MB of zeros each); --hostile-html adds an endless `<!--` and an endless attribute
+ *             value (64 MB sent, 15 s each). The honest loop stops if the mirror's RSS passes 1 GB.
  *
  *   node --import tsx bench/attack.ts [--quick] [--hostile] [--honest N] [--engine fast|lol-html] [--per-client N]
  *
@@ -33,6 +34,7 @@ const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     hostile: { type: 'boolean', default: false },
+    'hostile-html': { type: 'boolean', default: false },
     honest: { type: 'string', default: '50' },
     engine: { type: 'string', default: 'fast' },
     'per-client': { type: 'string' },
@@ -269,11 +271,11 @@ async function main(): Promise<void> {
         `${SLOW_UPLOADERS} uploaders dropped ${uploaders.reduce((s, a) => s + a.drops(), 0)}×, ${NON_READERS} non-readers dropped ${readers.reduce((s, a) => s + a.drops(), 0)}×, origin peak concurrency ${originPeak}`,
     };
   });
-  if (values.hostile) {
+  if (values.hostile || values['hostile-html']) {
     await scenario(
       'hostile',
       (port) => {
-        const kinds = ['gzip-bomb', 'br-bomb', 'comment', 'attr'];
+        const kinds = ['gzip-bomb', 'br-bomb', ...(values['hostile-html'] ? ['comment', 'attr'] : [])];
         let n = 0;
         // Hostile responses are read (at full speed) by their requesters, and re-requested when done.
         let stopped = false;
