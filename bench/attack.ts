@@ -8,7 +8,7 @@
  *   slow      200 clients uploading a POST body at 1 byte/s + 200 clients requesting an 8 MB page and
  *             never reading; each reconnects as soon as the mirror drops it ("the attacker repeats").
  *   hostile   (--hostile) 20 concurrent hostile origin responses of each kind: a gzip bomb and a br bomb
- *             (64 MB of zeros each); --hostile-html adds an endless `<!--` and an endless attribute
+ *             (256 MB of zeros each); --hostile-html adds an endless `<!--` and an endless attribute
  *             value (64 MB sent, 15 s each). The honest loop stops if the mirror's RSS passes 1 GB.
  *
  *   node --import tsx bench/attack.ts [--quick] [--hostile] [--honest N] [--engine fast|lol-html] [--per-client N]
@@ -81,8 +81,10 @@ async function main(): Promise<void> {
   // ── origin ──
   const article = buildArticle();
   const bigChunk = Buffer.from(`<p><a href="https://www.epochtimes.com/gb/x.htm">x</a>${'新闻内容 '.repeat(4000)}</p>\n`);
-  const gzipBomb = zlib.gzipSync(Buffer.alloc(HOSTILE_BYTES));
-  const brBomb = zlib.brotliCompressSync(Buffer.alloc(HOSTILE_BYTES));
+  // Past the default maxDecodedOriginBytes (64 MiB): 256 MiB of zeros, ~250 KB compressed.
+  const zeros = Buffer.alloc(4 * HOSTILE_BYTES);
+  const gzipBomb = zlib.gzipSync(zeros);
+  const brBomb = zlib.brotliCompressSync(zeros);
   let originInFlight = 0;
   let originPeak = 0;
   const origin = http.createServer((req, res) => {
