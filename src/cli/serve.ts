@@ -38,7 +38,7 @@ An invalid config, a short EDGEMIRROR_PURGE_TOKEN or an address that cannot be l
 server before it serves (exit status 1, one line per problem).`;
 
 /** server.* settings baked into the listening socket and the origin client when the server starts. */
-const RESTART_ONLY: (keyof ServerConfig)[] = ['maxHeaderBytes', 'clientHeadersTimeout', 'clientIdleTimeout', 'originConnectTimeout', 'originIdleTimeout', 'maxOriginHeaderBytes'];
+const RESTART_ONLY: (keyof ServerConfig)[] = ['maxHeaderBytes', 'clientHeadersTimeout', 'clientIdleTimeout', 'originConnectTimeout', 'originIdleTimeout', 'maxOriginHeaderBytes', 'maxDecodedOriginBytes'];
 
 /** Why a server could not listen, in one line (no stack): the port taken, an address not ours, a name not resolving. */
 export function listenProblem(err: unknown, host: string, port: number): string | null {

@@ -69,6 +69,14 @@ export interface ServerConfig {
   maxOriginHeaderBytes: number;
   clientHeadersTimeout: number;
   clientIdleTimeout: number;
+  /** Seconds for a whole request body (408 past it). */
+  clientBodyTimeout: number;
+  /** Origin body bytes buffered ahead of a slow reader before its slot is released. */
+  originReadAheadBytes: number;
+  /** Origin slots one client address may hold at once (0: no per-client share). */
+  maxOriginRequestsPerClient: number;
+  /** Node: cap on a compressed origin body's decoded size. */
+  maxDecodedOriginBytes: number;
   shutdownTimeout: number;
   robots: string;
   accessLog: 'auto' | 'json' | 'pretty' | 'off';

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { Agent, request } from 'undici';
 import { OriginTimeoutError, type OriginFetch } from '../proxy/origin-fetch.ts';
@@ -14,6 +14,15 @@ export interface NodeOriginFetchOptions {
   connectTimeoutMs?: number;
   /** Largest origin response header block; larger fails the request (502). */
   maxHeaderBytes?: number;
+  /** Largest decoded size of a compressed body; past it the body fails (DecodedTooLargeError). */
+  maxDecodedBytes?: number;
+}
+
+export class DecodedTooLargeError extends Error {
+  constructor(limit: number) {
+    super(`origin body expands past ${limit} bytes when decoded`);
+    this.name = 'DecodedTooLargeError';
+  }
 }
 
 const DECODERS: Record<string, () => zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress> = {
@@ -63,6 +72,18 @@ export function createNodeOriginFetch(options: NodeOriginFetchOptions = {}): Ori
       body.on('error', (err) => decoded.destroy(err));
       decoded.on('close', () => body.destroy());
       body = body.pipe(decoded);
+      // A compression bomb (a few KB that expand to gigabytes) fails visibly past the cap.
+      const limit = options.maxDecodedBytes ?? 64 * 1024 * 1024;
+      let expanded = 0;
+      const capped = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          expanded += chunk.length;
+          done(expanded > limit ? new DecodedTooLargeError(limit) : null, chunk);
+        },
+      });
+      decoded.on('error', (err) => capped.destroy(err));
+      capped.on('close', () => decoded.destroy());
+      body = decoded.pipe(capped);
       out.delete('content-encoding');
       out.delete('content-length');
     }

@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { serve, type ServerType } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { MirrorConfig } from '../config/types.ts';
 import { Observer } from '../observe/observer.ts';
 import type { MirrorApp } from '../proxy/mirror-app.ts';
@@ -41,6 +43,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     bodyTimeoutMs: limits.originIdleTimeout * 1000,
     connectTimeoutMs: limits.originConnectTimeout * 1000,
     maxHeaderBytes: limits.maxOriginHeaderBytes,
+    maxDecodedBytes: limits.maxDecodedOriginBytes,
   });
   const build = (config: MirrorConfig) => {
     const observer = new Observer(
@@ -55,7 +58,15 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve(
       {
-        fetch: (request, env) => current.app.fetch(request, env),
+        fetch: async (request, env) => {
+          const response = await current.app.fetch(request, env);
+          // @hono/node-server would label an untyped body text/plain; it is sent as the origin sent it.
+          if (response.body && !response.headers.has('content-type') && env?.outgoing) {
+            sendUntyped(response, env.outgoing as ServerResponse);
+            return RESPONSE_ALREADY_SENT;
+          }
+          return response;
+        },
         port: options.port ?? 8787,
         hostname: host,
         serverOptions: {
@@ -71,6 +82,9 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     );
     s.once('error', reject);
   });
+  // A connection with no traffic either way for longer than a legitimate response can go without a
+  // byte (queue wait + origin headers + origin idle) is closed: a reader who never reads is let go.
+  (server as import('node:http').Server).setTimeout((limits.originQueueTimeout + limits.originTimeout + limits.originIdleTimeout) * 1000);
   server.on('connection', (socket) => {
     const { observer } = current;
     observer.connectionOpened();
@@ -103,4 +117,26 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     close: () => shutdown(0),
     shutdown,
   };
+}
+
+/** Writes a response whose headers must go out exactly as given (no default Content-Type), streaming its body with backpressure. */
+function sendUntyped(response: Response, outgoing: ServerResponse): void {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of response.headers) if (name !== 'set-cookie') headers[name] = value;
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length) headers['set-cookie'] = cookies;
+  outgoing.writeHead(response.status, headers);
+  const reader = response.body!.getReader();
+  outgoing.on('close', () => {
+    if (!outgoing.writableFinished) reader.cancel().catch(() => {});
+  });
+  (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!outgoing.write(value)) await new Promise((resolve) => outgoing.once('drain', resolve).once('close', resolve));
+      if (outgoing.destroyed) return;
+    }
+    outgoing.end();
+  })().catch((err) => outgoing.destroy(err instanceof Error ? err : new Error(String(err))));
 }

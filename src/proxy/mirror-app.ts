@@ -9,6 +9,7 @@ import { onStreamEnd } from './limits.ts';
 import type { OriginFetch } from './origin-fetch.ts';
 import { createMirror } from './pipeline.ts';
 import { withHeaders } from './response-headers.ts';
+import { isValidHost } from './site-router.ts';
 import { presentedToken, tokenMatches } from './token.ts';
 import { ConfigError, purgeTokenProblem } from '../config/validate.ts';
 
@@ -75,7 +76,10 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
   const { maxUrlBytes, robots, logClientIp, logQuery } = deps.config.server;
   // Sent with every response: no MIME sniffing of rewritten bodies, no Referer naming the mirror to
   // third parties, and (by default) no search-engine indexing of a mirror that only copies a site.
+  // An untyped origin response stays untyped and sniffable: with nosniff, browsers would refuse it as a
+  // script or style sheet.
   const securityHeaders = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'x-robots-tag': robots || null };
+  const { 'x-content-type-options': _nosniff, ...untypedHeaders } = securityHeaders;
 
   /** Metrics and the status page: open when no token is configured, else the same token as purge. */
   function authorized(request: Request): boolean {
@@ -117,8 +121,11 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
         await Promise.race([probing, new Promise((r) => (timer = setTimeout(r, 5000)))]);
         if (timer !== undefined) clearTimeout(timer);
       }
+      // With a token set, only its holder sees the details (origin errors name the upstream address
+      // and the URL that failed); everyone else, e.g. a load balancer, gets the status alone.
       const health = observer.health();
-      return Response.json(health, { status: health.status === 'ok' ? 200 : 503, headers: { 'cache-control': 'no-store' } });
+      const shown = authorized(request) ? health : { status: health.status };
+      return Response.json(shown, { status: health.status === 'ok' ? 200 : 503, headers: { 'cache-control': 'no-store' } });
     }
     if (path === '/_mirror/metrics' || path === '/_mirror/' || path === '/_mirror') {
       if (!authorized(request)) {
@@ -134,6 +141,11 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
   }
 
   async function route(request: Request, url: URL, trace: RequestTrace, waitUntil?: WaitUntil): Promise<Response> {
+    // Before anything uses the host (site choice, cache key, absolute mirror URLs in pages).
+    const host = request.headers.get('host');
+    if ((host !== null && !isValidHost(host)) || !isValidHost(url.host)) {
+      return errorPage(400, 'Bad Request', 'The Host header is not a valid host name.');
+    }
     if (url.pathname.length + url.search.length > maxUrlBytes) {
       return errorPage(414, 'URI Too Long', `Request targets are limited to ${maxUrlBytes} bytes.`);
     }
@@ -150,12 +162,20 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
     probe,
     async fetch(request, context = {}) {
       const started = Date.now();
-      const url = new URL(request.url);
+      let url: URL;
+      try {
+        url = new URL(request.url);
+      } catch {
+        // workerd builds the URL from the Host header: an unparsable one is the client's error.
+        return withHeaders(errorPage(400, 'Bad Request', 'The request URL or Host header is not valid.'), securityHeaders);
+      }
       // The mirror's own endpoints are not site traffic: logged, but not counted for a site.
       const internal = url.pathname === '/_mirror' || url.pathname.startsWith('/_mirror/');
       const host = request.headers.get('host');
       const trace: RequestTrace = { site: internal ? null : (mirror.router.route(host)?.config.name ?? null) };
-      const response = withHeaders(await route(request, url, trace, context.waitUntil), securityHeaders);
+      if (context.clientIp) mirror.clients.set(request.signal, context.clientIp);
+      const routed = await route(request, url, trace, context.waitUntil);
+      const response = withHeaders(routed, routed.headers.has('content-type') ? securityHeaders : untypedHeaders);
       const done = (bytes: number) =>
         observer.requestDone({
           host: host === null ? null : host.slice(0, 255),

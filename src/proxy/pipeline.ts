@@ -8,10 +8,10 @@ import type { HtmlEngine } from '../rewrite/html-engine.ts';
 import { registerHtmlRules } from '../rewrite/html-rules.ts';
 import { concatBytes, peek, prependChunks, rewriteTextStream, stringStream, tokenBoundedRewriter, type TextRewriter } from '../rewrite/streams.ts';
 import { errorPage } from './error-page.ts';
-import { limitBody, onStreamEnd, Slots } from './limits.ts';
+import { BodyTimeoutError, bytesStream, onStreamEnd, PayloadTooLargeError, readAhead, readRequestBody, Slots } from './limits.ts';
 import { OriginTimeoutError, type OriginFetch, type OriginResponse } from './origin-fetch.ts';
 import type { Observer, RequestTrace } from '../observe/observer.ts';
-import { SiteRouter, type Site } from './site-router.ts';
+import { isValidHost, SiteRouter, type Site } from './site-router.ts';
 
 /**
  * The request pipeline, in phases (after Pingora): request filter (site, path, headers) → upstream
@@ -35,6 +35,11 @@ export interface Mirror {
   /** The mirror's scheme + host as the reader sees it, for absolute mirror URLs. */
   mirrorOriginOf(request: Request): string;
   readonly router: SiteRouter;
+  /**
+   * The reader's address per request signal, set by the app before the cache (which builds new
+   * Requests but passes the reader's signal on): the key of the per-client share of origin slots.
+   */
+  readonly clients: WeakMap<AbortSignal, string>;
 }
 
 export type BodyKind = 'html' | 'css' | 'script' | 'feed' | 'passthrough';
@@ -58,8 +63,10 @@ const UNSUPPORTED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 export function createMirror(deps: MirrorDeps): Mirror {
   const router = new SiteRouter(deps.config);
-  const { trustForwardedProto, originTimeout, maxBodyBytes, maxConcurrentOriginRequests, originQueueTimeout } = deps.config.server;
-  const slots = new Map<Site, Slots>(router.sites.map((site) => [site, new Slots(maxConcurrentOriginRequests, originQueueTimeout)]));
+  const { trustForwardedProto, originTimeout, maxBodyBytes, maxConcurrentOriginRequests, originQueueTimeout, clientBodyTimeout, originReadAheadBytes, maxOriginRequestsPerClient } =
+    deps.config.server;
+  const slots = new Map<Site, Slots>(router.sites.map((site) => [site, new Slots(maxConcurrentOriginRequests, originQueueTimeout, maxOriginRequestsPerClient)]));
+  const clients = new WeakMap<AbortSignal, string>();
 
   function mirrorOriginOf(request: Request, url = new URL(request.url)): string {
     let scheme = url.protocol;
@@ -79,13 +86,28 @@ export function createMirror(deps: MirrorDeps): Mirror {
     } catch {
       return errorPage(400, 'Bad Request', 'The request URL could not be parsed.');
     }
-    const site = router.route(request.headers.get('host') ?? url.host);
+    const host = request.headers.get('host') ?? url.host;
+    if (!isValidHost(host) || !isValidHost(url.host)) return errorPage(400, 'Bad Request', 'The Host header is not a valid host name.');
+    const site = router.route(host);
     if (!site) return errorPage(421, 'Misdirected Request', 'This mirror does not serve that host name.');
     const siteName = site.config.name;
     const { origin, path } = site.mapper.toOrigin(url.pathname + url.search);
     const doc: DocContext = { origin, url: origin.url + path, mirrorOrigin: mirrorOriginOf(request, url) };
     const declaredLength = Number(request.headers.get('content-length') ?? 0);
     if (declaredLength > maxBodyBytes) return errorPage(413, 'Payload Too Large', `Request bodies are limited to ${maxBodyBytes} bytes.`, undefined, {}, site.config);
+    // The whole body first, bounded in size and time; only then an origin slot.
+    let requestBody: Uint8Array | null = null;
+    if (request.method !== 'GET' && request.method !== 'HEAD' && request.body) {
+      try {
+        requestBody = await readRequestBody(request.body, maxBodyBytes, clientBodyTimeout, signal);
+      } catch (err) {
+        if (err instanceof PayloadTooLargeError) return errorPage(413, 'Payload Too Large', `Request bodies are limited to ${maxBodyBytes} bytes.`, undefined, {}, site.config);
+        if (err instanceof BodyTimeoutError) {
+          return errorPage(408, 'Request Timeout', `The request body did not arrive within ${clientBodyTimeout} seconds.`, undefined, { connection: 'close' }, site.config);
+        }
+        return errorPage(400, 'Bad Request', 'The request body could not be read.', undefined, {}, site.config);
+      }
+    }
 
     // ── upstream request ──
     const controller = new AbortController();
@@ -94,7 +116,7 @@ export function createMirror(deps: MirrorDeps): Mirror {
     else signal.addEventListener('abort', onClientAbort, { once: true });
     let release: () => void;
     try {
-      release = await slots.get(site)!.acquire(controller.signal);
+      release = await slots.get(site)!.acquire(controller.signal, clients.get(signal));
     } catch (err) {
       return errorPage(503, 'Service Unavailable', 'The mirror is busy; please try again in a moment.', doc.url, { 'retry-after': '5' }, site.config);
     }
@@ -102,7 +124,7 @@ export function createMirror(deps: MirrorDeps): Mirror {
     const started = Date.now();
     let upstream: OriginResponse;
     try {
-      const body = request.method === 'GET' || request.method === 'HEAD' || !request.body ? null : limitBody(request.body, maxBodyBytes);
+      const body = requestBody && bytesStream(requestBody);
       upstream = await deps.fetchOrigin({
         url: origin.connectTo + path,
         method: request.method,
@@ -115,9 +137,6 @@ export function createMirror(deps: MirrorDeps): Mirror {
       if (trace) trace.error = String((err as Error)?.message ?? err); // the cause, for the access log
       const name = (err as { name?: string })?.name;
       if (!signal.aborted) deps.observer?.originDone(siteName, { error: String((err as Error)?.message ?? err), ms: Date.now() - started, url: doc.url });
-      if (name === 'PayloadTooLargeError' || (err as { cause?: { name?: string } })?.cause?.name === 'PayloadTooLargeError') {
-        return errorPage(413, 'Payload Too Large', `Request bodies are limited to ${maxBodyBytes} bytes.`, undefined, {}, site.config);
-      }
       const timedOut = controller.signal.reason instanceof OriginTimeoutError || name === 'OriginTimeoutError';
       return timedOut
         ? errorPage(504, 'Gateway Timeout', `The original site did not answer within ${originTimeout} seconds.`, doc.url, {}, site.config)
@@ -131,12 +150,15 @@ export function createMirror(deps: MirrorDeps): Mirror {
       trace.originStatus = upstream.status;
       trace.originMs = originMs;
     }
-    // The slot is held until the origin body is done: streaming bodies occupy origin connections too.
+    // The slot is held while the origin body is being read: until it ends, or until
+    // originReadAheadBytes of it wait on a reader who does not keep up (then the reader holds only that
+    // buffer and its connection, and the origin connection waits outside the slots).
     if (upstream.body) {
-      upstream.body = onStreamEnd(upstream.body, (bytes) => {
+      const counted = onStreamEnd(upstream.body, (bytes) => {
         release();
         deps.observer?.originBytes(siteName, bytes);
       });
+      upstream.body = readAhead(counted, originReadAheadBytes, release);
     } else release();
 
     // ── response filter ──
@@ -151,7 +173,19 @@ export function createMirror(deps: MirrorDeps): Mirror {
     }
 
     // ── body filter ──
-    const body = await filterBody(kind, upstream.body!, headers, site, doc);
+    // The response starts with the origin body's first byte: a body that fails before it is a 502
+    // (504 on the idle timeout), not a 200 that ends at once, nor a 500.
+    let body = upstream.body!;
+    try {
+      body = (await peek(body, 1)).stream;
+      body = await filterBody(kind, body, headers, site, doc);
+    } catch (err) {
+      body.cancel().catch(() => {});
+      if (!signal.aborted) deps.observer?.originDone(siteName, { error: String((err as Error)?.message ?? err), ms: Date.now() - started, url: doc.url });
+      return (err as { name?: string })?.name === 'OriginTimeoutError' || (err as { code?: string })?.code === 'UND_ERR_BODY_TIMEOUT'
+        ? errorPage(504, 'Gateway Timeout', 'The original site stopped sending this page.', doc.url, {}, site.config)
+        : errorPage(502, 'Bad Gateway', 'The original site failed while sending this page.', doc.url, {}, site.config);
+    }
     return new Response(body, { status, headers });
   }
 
@@ -214,7 +248,7 @@ export function createMirror(deps: MirrorDeps): Mirror {
     );
   }
 
-  return { handle, mirrorOriginOf, router };
+  return { handle, mirrorOriginOf, router, clients };
 }
 
 /** The chunks, then the error: a body that failed while the mirror held its first bytes back. */

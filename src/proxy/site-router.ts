@@ -6,6 +6,17 @@ export interface Site {
   mapper: SiteMapper;
 }
 
+/**
+ * A Host header the mirror accepts: a DNS name (letters, digits, '-', '_', dots), an IPv4 address or a
+ * bracketed IPv6 literal, with an optional port. Anything else (quotes, spaces, '<', '%', …) would end
+ * up in rewritten pages, cache keys and headers, so it is refused before it reaches any of them.
+ */
+const VALID_HOST = /^(?:[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_](?:[a-z0-9_-]{0,62}))*\.?|\[[0-9a-f:.]{2,45}\])(?::[0-9]{1,5})?$/i;
+
+export function isValidHost(host: string): boolean {
+  return host.length <= 261 && VALID_HOST.test(host);
+}
+
 /** Picks the site for a Host header: exact names first, then "*.domain" (longest first), then "*". */
 export class SiteRouter {
   private readonly exact = new Map<string, Site>();

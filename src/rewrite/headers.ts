@@ -4,8 +4,11 @@ import type { DocContext, MappedOrigin, SiteMapper } from '../mapping/url-mapper
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
 
-/** Headers that identify the reader or the mirror's own infrastructure: never sent to the origin. */
-const READER_IDENTIFYING = [
+/**
+ * Headers that identify the reader or the mirror's own infrastructure: never sent to the origin (with
+ * every `x-forwarded-*`). One list: add new client-address or tracing headers here.
+ */
+export const READER_IDENTIFYING = [
   'forwarded',
   'x-real-ip',
   'cf-connecting-ip',
@@ -20,6 +23,19 @@ const READER_IDENTIFYING = [
   'x-client-ip',
   'x-cluster-client-ip',
   'fastly-client-ip',
+  'client-ip',
+  'x-originating-ip',
+  'x-remote-ip',
+  'x-remote-addr',
+  'x-proxyuser-ip',
+  'x-azure-clientip',
+  'x-azure-socketip',
+  'x-appengine-user-ip',
+  'akamai-origin-hop',
+  'cf-ew-via',
+  'x-amzn-trace-id',
+  'traceparent',
+  'tracestate',
 ];
 
 /** Origin response headers that would break or betray the mirror. */
@@ -58,7 +74,7 @@ export function originRequestHeaders(incoming: Headers, ctx: OriginRequestContex
   for (const name of [...headers.keys()]) if (name.startsWith('x-forwarded-')) headers.delete(name);
   const cookie = headers.get('cookie');
   if (cookie) {
-    const kept = withoutMirrorCookies(cookie);
+    const kept = cookiesFor(cookie, ctx.origin, ctx.mapper);
     if (kept) headers.set('cookie', kept);
     else headers.delete('cookie');
   }
@@ -82,12 +98,33 @@ export function originRequestHeaders(incoming: Headers, ctx: OriginRequestContex
 /** Cookies that the mirror's own CDN (Cloudflare) sets on the mirror host: they belong to no origin. */
 const MIRROR_COOKIE = /^(__cf|cf_|_cfuvid$)/;
 
-function withoutMirrorCookies(cookie: string): string {
-  return cookie
-    .split(';')
-    .map((c) => c.trim())
-    .filter((c) => c && !MIRROR_COOKIE.test(c.slice(0, c.indexOf('=') >>> 0)))
-    .join('; ');
+/**
+ * Cookie scope follows the origin that set it. All of a site's origins share the mirror's one host, and
+ * a browser sends a Path=/ cookie to every mounted path too, so a cookie set by a mounted origin (e.g.
+ * i.epochtimes.com on /_i/) is renamed with that mount's prefix ("_i~name") as well as scoped to its
+ * Path: requests to that origin get only the cookies carrying its prefix (the prefix removed), and the
+ * root origin gets only the unprefixed ones. So the root's cookies never reach another origin.
+ */
+export function cookiePrefix(origin: MappedOrigin): string {
+  return origin.mountBase ? `${origin.mountBase.slice(1).replace(/[^A-Za-z0-9_-]/g, '.')}~` : '';
+}
+
+function cookiesFor(cookie: string, origin: MappedOrigin, mapper: SiteMapper): string {
+  const own = cookiePrefix(origin);
+  const others = mapper.origins.map(cookiePrefix).filter((p) => p && p !== own);
+  const kept: string[] = [];
+  for (const raw of cookie.split(';')) {
+    const c = raw.trim();
+    if (!c) continue;
+    const name = c.slice(0, c.indexOf('=') >>> 0);
+    if (MIRROR_COOKIE.test(name)) continue;
+    if (own) {
+      if (name.startsWith(own)) kept.push(c.slice(own.length));
+    } else if (!others.some((p) => name.startsWith(p))) {
+      kept.push(c);
+    }
+  }
+  return kept.join('; ');
 }
 
 const LINK_TARGET = /<([^>]*)>/g;
@@ -95,7 +132,7 @@ const REFRESH = /^(\s*\d*\.?\d*\s*[;,]\s*(?:url\s*=\s*)?)(.*)$/i;
 
 function rewriteSetCookie(cookie: string, origin: MappedOrigin): string {
   const parts = cookie.split(';');
-  const kept: string[] = [parts[0]!];
+  const kept: string[] = [cookiePrefix(origin) + parts[0]!.trimStart()];
   let hasPath = false;
   for (const part of parts.slice(1)) {
     const [rawName = '', ...rest] = part.split('=');

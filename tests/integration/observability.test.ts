@@ -111,7 +111,11 @@ describe('observability endpoints', () => {
     failing = true;
     await rawRequest(proxy.url, '/gb/fresh-page.htm');
     failing = false;
-    const bad = await rawRequest(proxy.url, '/_mirror/health');
+    // With a token set, the details (upstream address, failed URL) are the token holder's only.
+    const open = await rawRequest(proxy.url, '/_mirror/health');
+    expect(open.status).toBe(503);
+    expect(JSON.parse(open.text)).toEqual({ status: 'degraded' });
+    const bad = await rawRequest(proxy.url, '/_mirror/health', { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(bad.status).toBe(503);
     const body = JSON.parse(bad.text);
     expect(body.status).toBe('degraded');

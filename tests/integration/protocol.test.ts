@@ -97,7 +97,7 @@ describe('HTTP behaviour of the Node mirror', () => {
       expect(cookies[1]).toMatch(/^pref=1; Path=\/gb; Secure$/);
       for (const h of ['content-security-policy', 'strict-transport-security', 'public-key-pins', 'clear-site-data']) expect(res.headers[h]).toBeUndefined();
       const img = await rawRequest(setup.base, `/_i${IMG_COOKIE_PATH}`);
-      expect(img.headers['set-cookie']).toEqual(['img=1; Path=/_i/assets']);
+      expect(img.headers['set-cookie']).toEqual(['_i~img=1; Path=/_i/assets']);
     });
 
     it('keeps status codes and rewrites error pages', async () => {
