@@ -95,6 +95,14 @@ function ambiguousTag(err: unknown): string | null {
   return /text content tag \(`<([a-z]+)>`\) in the context where it is ambiguous/.exec(text)?.[1] ?? null;
 }
 
+/**
+ * Input lol-html may take in without writing anything out. This WASM build holds a token (a tag, a
+ * comment) whole whatever its size, in WASM memory that never shrinks: past this, the response fails
+ * (the reader sees an aborted transfer) instead of the process growing without bound. Legitimate
+ * pages stay far below (a removed element this large would also end the response).
+ */
+export const MAX_HELD_BYTES = 4 * 1024 * 1024;
+
 function concat(chunks: Uint8Array[], total: number): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(total);
@@ -117,10 +125,13 @@ export class WasmHtmlEngine implements HtmlEngine {
   rewrite(body: ReadableStream<Uint8Array>, register: (registry: HtmlHandlerRegistry) => void): ReadableStream<Uint8Array> {
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
+    /** Input written to lol-html since it last wrote anything out. */
+    let heldBytes = 0;
     const sink = (chunk: Uint8Array) => {
       // The sink may receive a view into WASM memory: copy before the next write reuses it.
       pending.push(chunk.slice());
       pendingBytes += chunk.length;
+      heldBytes = 0;
     };
     let rewriter = new WasmRewriter(sink);
     /** The rules as registered, to set up a fresh rewriter with the same handlers (and their state). */
@@ -156,6 +167,8 @@ export class WasmHtmlEngine implements HtmlEngine {
     const reader = body.getReader();
     const onRewriteTime = this.options.onRewriteTime;
     const writePiece = async (piece: Uint8Array): Promise<void> => {
+      heldBytes += piece.length;
+      if (heldBytes > MAX_HELD_BYTES) throw new Error(`lol-html held over ${MAX_HELD_BYTES} bytes without output (a huge or unterminated token): the page cannot be rewritten`);
       try {
         await rewriter.write(piece);
       } catch (err) {
