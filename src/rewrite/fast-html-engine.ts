@@ -1407,18 +1407,20 @@ export class FastRewriter {
 
     // Namespace (a simulation of the tree builder's foreign-content rules, as lol-html keeps one).
     let nsTop = this.ns[this.ns.length - 1]!;
+    /** End tags a start tag implied (browser tree), see endTagsFor. */
+    let implied = '';
     if (nsTop.ns !== Ns.Html && (BREAKOUT.has(name) || (name === 'font' && (this.has('color') || this.has('face') || this.has('size'))))) {
       this.ns.pop();
       nsTop = this.ns[this.ns.length - 1]!;
     }
     if (this.browser && nsTop.ns === Ns.Html) {
       if (this.bodyState === 0) {
-        if (name === 'body') this.enterBody(false);
+        if (name === 'body') implied = this.enterBody(false);
         else if (name === 'frameset') this.bodyState = 2;
         else if (!HEAD_CONTENT.has(name)) this.enterBody(true);
       }
       const target = this.impliedEnd(name);
-      if (target >= 0) this.closeTo(target, 0);
+      if (target >= 0) implied += this.closeTo(target, 0);
       nsTop = this.ns[this.ns.length - 1]!;
     }
     let elNs: Ns;
@@ -1442,7 +1444,7 @@ export class FastRewriter {
     const pushed = (elNs === Ns.Html ? !VOID.has(name) : !selfClosing) && this.stack.length < MAX_OPEN_ELEMENTS;
     if (pushed && nsPush !== -1) this.ns.push({ ns: nsPush, depth: this.stack.length });
 
-    this.openElement(name, pushed, selfClosing, end, false);
+    this.openElement(name, pushed, selfClosing, end, false, implied);
 
     // Tokenizer state for what follows.
     if (elNs === Ns.Html) {
@@ -1463,7 +1465,7 @@ export class FastRewriter {
    * the browser creates with no tag in the source: nothing is written for its tag unless a handler
    * changes it.
    */
-  private openElement(name: string, pushed: boolean, selfClosing: boolean, end: number, virtual: boolean): void {
+  private openElement(name: string, pushed: boolean, selfClosing: boolean, end: number, virtual: boolean, implied = ''): void {
     const regs = this.match(name);
     let el: FastElement | null = null;
     let texts: Registration[] | null = null;
@@ -1483,6 +1485,7 @@ export class FastRewriter {
 
     // Output.
     if (el) {
+      if (implied && this.suppress === 0 && (el.removedFlag || el.befores.length > 0)) this.outStr(implied);
       this.emitStrings(el.befores);
       if (!el.removedFlag && this.suppress === 0) {
         if (el.modified) {
@@ -1621,18 +1624,19 @@ export class FastRewriter {
    * the body here without a tag in the source (content that cannot go in a head), and handlers for
    * `body` see it.
    */
-  private enterBody(virtual: boolean): void {
+  private enterBody(virtual: boolean): string {
     this.bodyState = 1;
     const head = this.nearest('head');
-    if (head >= 0) this.closeTo(head, 0);
-    if (!virtual) return;
+    const implied = head >= 0 ? this.closeTo(head, 0) : '';
+    if (!virtual) return implied;
     const nAttrs = this.nAttrs;
     this.nAttrs = 0;
     try {
-      this.openElement('body', this.stack.length < MAX_OPEN_ELEMENTS, false, 0, true);
+      this.openElement('body', this.stack.length < MAX_OPEN_ELEMENTS, false, 0, true, implied);
     } finally {
       this.nAttrs = nAttrs;
     }
+    return '';
   }
 
   /** Text [textStart, end) in the data state before any body: non-whitespace starts one. */
@@ -1657,21 +1661,24 @@ export class FastRewriter {
    * Pops the open elements from the top down to `idx`, running their end-tag handlers and writing what
    * they insert around the end tag [ts, end) (end 0: no tag, an implied end).
    */
-  private closeTo(idx: number, end: number): void {
+  private closeTo(idx: number, end: number): string {
     const stack = this.stack;
     if (this.special === 0) {
       // Nothing open has handlers, text handlers or a removal: just pop.
+      const closes = end > 0 ? '' : this.endTagsFor(idx, stack.length - 1);
       while (stack.length > idx) this.popEntry();
       this.popNs();
       if (end > 0) this.emitRaw(this.ts, end);
-      return;
+      return closes;
     }
     const outer = stack[idx]!;
     const browser = this.browser;
     // lol-html: when the element this end tag names has append()/after() content, the elements it
     // closes implicitly get nothing at this end tag (no end-tag handlers, content, or removal of it).
     const shadows = !browser && !!outer.el && (outer.el.appends.length > 0 || outer.el.afters.length > 0);
-    const dropTag = (shadows ? outer.removedUpTo : this.suppress) > 0;
+    // The end tag is dropped with a removed element: in the browser's tree, only with the one it names
+    // (or one around that); lol-html drops it with any removed element it closes.
+    const dropTag = (browser || shadows ? outer.removedUpTo : this.suppress) > 0;
 
     const beforeList: string[] = [];
     let afterList: string[] = [];
@@ -1706,6 +1713,7 @@ export class FastRewriter {
       for (const s of mut.beforeList) beforeList.push(s);
       afterList = [...mut.afterList.reverse(), ...el.afters.slice().reverse(), ...afterList];
     }
+    const closes = end > 0 || !browser ? '' : this.endTagsFor(idx, unclosed);
     while (stack.length > idx) this.popEntry();
     this.popNs();
     for (const s of beforeList) this.outStr(s);
@@ -1714,6 +1722,21 @@ export class FastRewriter {
       else this.emitRaw(this.ts, end);
     }
     for (const s of afterList) this.outStr(s);
+    return closes;
+  }
+
+  /**
+   * End tags for open elements [from, to] (top first) the output shows: what an implied end leaves
+   * unsaid, written where the start tag that implied it is removed or has content put before it.
+   */
+  private endTagsFor(from: number, to: number): string {
+    if (!this.browser) return '';
+    let s = '';
+    for (let j = to; j >= from; j--) {
+      const e = this.stack[j]!;
+      if (e.removedUpTo === 0) s += `</${e.el?.renamed ?? e.name}>`;
+    }
+    return s;
   }
 
   /** Foreign content / integration points opened by popped elements end with them. */
