@@ -103,6 +103,16 @@ function ambiguousTag(err: unknown): string | null {
  */
 export const MAX_HELD_BYTES = 4 * 1024 * 1024;
 
+/**
+ * lol-html's work is cut into slices of this size, and the event loop gets a turn after TURN_MS of it.
+ * With any element selector registered (the mirror always has some), lol-html walks its whole stack of
+ * open elements for each end tag that matches none: N nested elements then N stray end tags cost
+ * O(N²) (20k + 20k: 3–5 s). That cannot be fixed from outside lol-html; slicing keeps it from holding
+ * up every other response meanwhile. The fast engine is linear there.
+ */
+const SLICE_BYTES = 4 * 1024;
+const TURN_MS = 20;
+
 function concat(chunks: Uint8Array[], total: number): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(total);
@@ -180,6 +190,7 @@ export class WasmHtmlEngine implements HtmlEngine {
         await rewriter.write(piece);
       }
     };
+    let turnStart = performance.now();
     /** Held back: the end of the last chunk when it might be an unfinished `<name`. */
     let held: Uint8Array | null = null;
     /** A `<select` or `<frameset` has come by: lol-html's guard may throw from now on. */
@@ -197,7 +208,18 @@ export class WasmHtmlEngine implements HtmlEngine {
           start = lt;
         }
       }
-      if (keep > start) await writePiece(data.subarray(start, keep));
+      if (keep <= start) return;
+      if (guarded) return writePiece(data.subarray(start, keep));
+      // Before any <select>/<frameset> the ambiguity guard cannot throw: the piece can be cut anywhere,
+      // and the event loop gets a turn whenever lol-html has run for TURN_MS (it is quadratic in some
+      // malformed markup, see SLICE_BYTES).
+      for (let at = start; at < keep; at += SLICE_BYTES) {
+        await writePiece(data.subarray(at, Math.min(keep, at + SLICE_BYTES)));
+        if (performance.now() - turnStart > TURN_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          turnStart = performance.now();
+        }
+      }
     };
     const takePending = (): Uint8Array | null => {
       if (pendingBytes === 0) return null;
@@ -210,6 +232,7 @@ export class WasmHtmlEngine implements HtmlEngine {
     return new ReadableStream<Uint8Array>({
       async pull(controller) {
         busy = true;
+        turnStart = performance.now();
         try {
           // Keep reading until lol-html has produced output (it may buffer a partial tag) or the input ends.
           for (;;) {

@@ -233,4 +233,22 @@ describe('one large chunk does not hold the event loop', () => {
     running = false;
     expect(turns).toBeGreaterThanOrEqual(Math.floor(bytes.length / TURN_BYTES / 2));
   });
+  it('lol-html (WASM), quadratic on stray end tags: the event loop still gets turns while it works', async () => {
+    const bytes = enc.encode('<html><body>' + '<div>'.repeat(10_000) + '</span>'.repeat(10_000)); // ~140 KB
+    let turns = 0;
+    let running = true;
+    const tick = () => {
+      if (!running) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const t0 = performance.now();
+    await runEngine(new WasmHtmlEngine(), bytes, pageRules); // one chunk
+    const ms = performance.now() - t0;
+    running = false;
+    // At least one turn per 100 ms of lol-html's work (it yields every 20 ms).
+    expect(turns).toBeGreaterThanOrEqual(Math.floor(ms / 100));
+    expect(turns).toBeGreaterThan(2);
+  }, 60_000);
 });
