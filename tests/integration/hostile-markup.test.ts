@@ -134,7 +134,7 @@ describe('the fast engine through the mirror (the default)', () => {
     expect(r.complete).toBe(true);
     expect(r.body.toString()).toContain('deep');
     expect(health.status).toBe(200);
-    // Generous: the page itself takes far longer on a busy machine than the health check may.
-    expect(health.ms).toBeLessThan(Math.max(1000, r.ms / 2));
+    // Generous (the goal is 100 ms; a busy machine adds its own delays).
+    expect(health.ms).toBeLessThan(2000);
   }, 60_000);
 });

@@ -38,11 +38,15 @@ interface Outcome {
 /** Streams `head`, then `unit` repeated up to `bytes`, then `tail` through an engine; tracks what it holds. */
 async function stream(engine: HtmlEngine, pieces: { text: string; repeat?: number }[], register: Register = pageRules): Promise<Outcome> {
   let pulled = 0;
+  let out = 0;
+  let maxHeld = 0;
   let p = 0;
   let left = pieces[0]?.repeat ?? 1;
   let pending = '';
   const body = new ReadableStream<Uint8Array>({
     pull(controller) {
+      // Asked for more input: whatever was pulled and has not come out is held by the engine.
+      maxHeld = Math.max(maxHeld, pulled - out);
       while (pending.length < CHUNK && p < pieces.length) {
         pending += pieces[p]!.text;
         if (--left <= 0) {
@@ -58,8 +62,6 @@ async function stream(engine: HtmlEngine, pieces: { text: string; repeat?: numbe
     },
   });
   const reader = engine.rewrite(body, register).getReader();
-  let out = 0;
-  let maxHeld = 0;
   let tail = '';
   try {
     for (;;) {
@@ -67,7 +69,6 @@ async function stream(engine: HtmlEngine, pieces: { text: string; repeat?: numbe
       if (done) break;
       out += value.length;
       tail = (tail + new TextDecoder().decode(value)).slice(-300);
-      maxHeld = Math.max(maxHeld, pulled - out);
     }
   } catch (err) {
     return { maxHeld, pulled, out, error: (err as Error).message, tail };
