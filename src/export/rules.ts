@@ -1,6 +1,6 @@
 import type { HtmlElement, HtmlHandlerRegistry } from '../rewrite/html-engine.ts';
 import { rewriteCss } from '../rewrite/css.ts';
-import { decodeQuoteReferences, REFRESH_URL, wholeText } from '../rewrite/html-rules.ts';
+import { CSS_CUT, decodeQuoteReferences, REFRESH_URL, wholeText } from '../rewrite/html-rules.ts';
 import { rewriteSrcset } from '../rewrite/srcset.ts';
 import { selectorsFor, URL_ATTRIBUTES } from '../rewrite/url-attributes.ts';
 
@@ -143,5 +143,5 @@ export function registerExportRules(registry: HtmlHandlerRegistry, opts: ExportR
       else el.setAttribute('content', `${m[1]}${m[2]}${r}${m[4]}${m[5]}`);
     },
   });
-  registry.on('style', { text: wholeText((css) => rewriteCss(css, cssUrl)) });
+  registry.on('style', { text: wholeText((css) => rewriteCss(css, cssUrl), CSS_CUT) });
 }

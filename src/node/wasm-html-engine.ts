@@ -95,6 +95,24 @@ function ambiguousTag(err: unknown): string | null {
   return /text content tag \(`<([a-z]+)>`\) in the context where it is ambiguous/.exec(text)?.[1] ?? null;
 }
 
+/**
+ * Input lol-html may take in without writing anything out. This WASM build holds a token (a tag, a
+ * comment) whole whatever its size, in WASM memory that never shrinks: past this, the response fails
+ * (the reader sees an aborted transfer) instead of the process growing without bound. Legitimate
+ * pages stay far below (a removed element this large would also end the response).
+ */
+export const MAX_HELD_BYTES = 4 * 1024 * 1024;
+
+/**
+ * lol-html's work is cut into slices of this size, and the event loop gets a turn after TURN_MS of it.
+ * With any element selector registered (the mirror always has some), lol-html walks its whole stack of
+ * open elements for each end tag that matches none: N nested elements then N stray end tags cost
+ * O(N²) (20k + 20k: 3–5 s). That cannot be fixed from outside lol-html; slicing keeps it from holding
+ * up every other response meanwhile. The fast engine is linear there.
+ */
+const SLICE_BYTES = 4 * 1024;
+const TURN_MS = 20;
+
 function concat(chunks: Uint8Array[], total: number): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(total);
@@ -117,10 +135,13 @@ export class WasmHtmlEngine implements HtmlEngine {
   rewrite(body: ReadableStream<Uint8Array>, register: (registry: HtmlHandlerRegistry) => void): ReadableStream<Uint8Array> {
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
+    /** Input written to lol-html since it last wrote anything out. */
+    let heldBytes = 0;
     const sink = (chunk: Uint8Array) => {
       // The sink may receive a view into WASM memory: copy before the next write reuses it.
       pending.push(chunk.slice());
       pendingBytes += chunk.length;
+      heldBytes = 0;
     };
     let rewriter = new WasmRewriter(sink);
     /** The rules as registered, to set up a fresh rewriter with the same handlers (and their state). */
@@ -156,6 +177,8 @@ export class WasmHtmlEngine implements HtmlEngine {
     const reader = body.getReader();
     const onRewriteTime = this.options.onRewriteTime;
     const writePiece = async (piece: Uint8Array): Promise<void> => {
+      heldBytes += piece.length;
+      if (heldBytes > MAX_HELD_BYTES) throw new Error(`lol-html held over ${MAX_HELD_BYTES} bytes without output (a huge or unterminated token): the page cannot be rewritten`);
       try {
         await rewriter.write(piece);
       } catch (err) {
@@ -167,6 +190,7 @@ export class WasmHtmlEngine implements HtmlEngine {
         await rewriter.write(piece);
       }
     };
+    let turnStart = performance.now();
     /** Held back: the end of the last chunk when it might be an unfinished `<name`. */
     let held: Uint8Array | null = null;
     /** A `<select` or `<frameset` has come by: lol-html's guard may throw from now on. */
@@ -184,7 +208,18 @@ export class WasmHtmlEngine implements HtmlEngine {
           start = lt;
         }
       }
-      if (keep > start) await writePiece(data.subarray(start, keep));
+      if (keep <= start) return;
+      if (guarded) return writePiece(data.subarray(start, keep));
+      // Before any <select>/<frameset> the ambiguity guard cannot throw: the piece can be cut anywhere,
+      // and the event loop gets a turn whenever lol-html has run for TURN_MS (it is quadratic in some
+      // malformed markup, see SLICE_BYTES).
+      for (let at = start; at < keep; at += SLICE_BYTES) {
+        await writePiece(data.subarray(at, Math.min(keep, at + SLICE_BYTES)));
+        if (performance.now() - turnStart > TURN_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          turnStart = performance.now();
+        }
+      }
     };
     const takePending = (): Uint8Array | null => {
       if (pendingBytes === 0) return null;
@@ -197,6 +232,7 @@ export class WasmHtmlEngine implements HtmlEngine {
     return new ReadableStream<Uint8Array>({
       async pull(controller) {
         busy = true;
+        turnStart = performance.now();
         try {
           // Keep reading until lol-html has produced output (it may buffer a partial tag) or the input ends.
           for (;;) {

@@ -29,10 +29,23 @@ import { complexMatches, parseSelector, type ComplexSelector, type MatchTarget }
  *   content), RAWTEXT/RCDATA/script data (with the escaped and double-escaped states) end-tag
  *   detection, and PLAINTEXT. It is resumable at any byte: a chunk boundary inside a token carries only
  *   that token, and scanning resumes where it stopped (a multi-MB attribute costs linear time).
- * - Open elements are tracked the way lol-html tracks them (see README-level notes in the report):
- *   void elements are not pushed, an end tag pops up to the nearest open element of that name (or is
- *   ignored), no implied end tags. Foreign content (svg/math, integration points, break-out tags) is
- *   tracked to know when `<style>`, `<script>`… are raw text and when `<![CDATA[` is CDATA.
+ * - Open elements: void elements are not pushed, an end tag pops up to the nearest open element of
+ *   that name (or is ignored). By default (tree: 'browser') the browser's tree is followed where it
+ *   decides what a handler sees or where inserted content lands: start tags end elements whose end tag
+ *   HTML implies (`<li>` ends an open li, `<div>` a p, `<td>` a cell…, see `impliedEnd`), a body
+ *   starts where the browser starts one even without a `<body>` tag (handlers for `body` see it), an
+ *   element left open ends at the end of the document (its end-tag handlers run there), content
+ *   inserted at an element's end comes after end tags for what the browser still had open inside it,
+ *   and a document cut off inside a construct is closed the way the browser closes it (an unfinished
+ *   tag dropped, a comment or raw text ended) before anything is appended. tree: 'lol-html' tracks
+ *   elements exactly as lol-html does (no implied end tags): what the differential tests compare.
+ *   Foreign content (svg/math, integration points, break-out tags) is tracked to know when `<style>`,
+ *   `<script>`… are raw text and when `<![CDATA[` is CDATA.
+ * - Bounded and linear: every lookup on the open elements is O(1) (per-name chains, counts kept on
+ *   push), at most MAX_OPEN_ELEMENTS are tracked, a tag longer than MAX_TAG_BYTES fails the response
+ *   (it cannot be rewritten without holding it whole), comments and bogus comments longer than
+ *   STREAM_TOKEN_FROM are copied out as they arrive (nothing in them is rewritten), text is streamed.
+ *   The stream adapter hands the event loop back after every TURN_BYTES of input.
  * - Handlers are called only for start tags matching a registered selector (indexed by tag name and by
  *   attribute name); text handlers only while an element matching their selector is open.
  *
@@ -105,6 +118,64 @@ const BREAKOUT = new Set([
 ]);
 const SVG_HTML_POINTS = new Set(['foreignobject', 'desc', 'title']);
 const MATH_TEXT_POINTS = new Set(['mi', 'mo', 'mn', 'ms', 'mtext']);
+
+/**
+ * Limits per response. A start or end tag is held whole until it ends (handlers read and change its
+ * attributes): one longer than this fails the response (the reader sees an aborted transfer). lol-html
+ * on Workers stops at 3 MiB for the same reason; legitimate tags this long are multi-MB inline data:
+ * URLs. 2 MiB keeps 20 hostile responses at once well under 256 MB.
+ */
+export const MAX_TAG_BYTES = 2 * 1024 * 1024;
+/** A comment, doctype or bogus comment longer than this is copied out as it arrives instead of held. */
+export const STREAM_TOKEN_FROM = 64 * 1024;
+/**
+ * Open elements tracked (the stack). Deeper elements are still rewritten but not tracked (no end-tag
+ * work, removal covers only their start tag). Browsers flatten trees deeper than a few hundred levels
+ * too (Chromium: 512).
+ */
+export const MAX_OPEN_ELEMENTS = 1024;
+/** The stream adapter yields to the event loop after this much input (bounded work per turn). */
+export const TURN_BYTES = 64 * 1024;
+
+/** The open-element categories of the HTML tree builder the implied-end-tag rules consult. */
+const F_BREAKER = 1; // "special" minus address, div, p: ends the search for an open li/dd/dt
+const F_BUTTON_SCOPE = 2; // bounds "has a p element in button scope"
+const F_TABLE_SCOPE = 4; // bounds "in table scope"
+const F_HEADING = 8;
+const CATEGORY = new Map<string, number>();
+for (const n of ('applet area article aside base basefont bgsound blockquote body br button caption center col colgroup dd details dir dl dt embed ' +
+  'fieldset figcaption figure footer form frame frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html iframe img input keygen li link listing main ' +
+  'marquee menu meta nav noembed noframes noscript object ol param plaintext pre script search section select source style summary table tbody td ' +
+  'template textarea tfoot th thead title tr track ul wbr xmp mi mo mn ms mtext annotation-xml foreignobject desc').split(' ')) CATEGORY.set(n, F_BREAKER);
+for (const n of 'applet caption html table td th marquee object template button mi mo mn ms mtext annotation-xml foreignobject desc title'.split(' ')) {
+  CATEGORY.set(n, (CATEGORY.get(n) ?? 0) | F_BUTTON_SCOPE);
+}
+for (const n of ['html', 'table', 'template']) CATEGORY.set(n, CATEGORY.get(n)! | F_TABLE_SCOPE);
+for (const n of ['h1', 'h2', 'h3', 'h4', 'h5', 'h6']) CATEGORY.set(n, CATEGORY.get(n)! | F_HEADING);
+/** Start tags that close an open p in button scope. */
+const CLOSES_P = new Set(
+  ('address article aside blockquote center details dialog dir div dl fieldset figcaption figure footer header hgroup main menu nav ol p search ' +
+    'section summary ul h1 h2 h3 h4 h5 h6 pre listing form plaintext xmp hr li dd dt').split(' '),
+);
+/** Start tags that belong to the document's head (or before it): they do not start a body. */
+const HEAD_CONTENT = new Set(['html', 'head', 'base', 'basefont', 'bgsound', 'link', 'meta', 'noframes', 'script', 'style', 'template', 'title', 'noscript']);
+/** Public identifiers that put a document in quirks mode (prefixes, lower case; HTML spec 13.2.6.4.1). */
+const QUIRKS_PUBLIC =
+  /^(?:\+\/\/silmaril\/\/|-\/\/as\/\/|-\/\/advasoft|-\/\/ietf\/\/dtd html|-\/\/metrius\/\/|-\/\/microsoft\/\/|-\/\/netscape comm\. corp\.\/\/|-\/\/o'reilly|-\/\/softquad|-\/\/spyglass\/\/|-\/\/sq\/\/|-\/\/sun microsystems corp\.\/\/|-\/\/w3c\/\/dtd html 3|-\/\/w3c\/\/dtd html 4\.0 (?:frameset|transitional)\/\/|-\/\/w3c\/\/dtd html experimental|-\/\/w3c\/\/dtd w3 html\/\/|-\/\/w3o\/\/dtd w3 html 3\.0\/\/|-\/\/webtechs\/\/dtd mozilla html)/;
+
+/** Whether a doctype token (`<!doctype …>`, latin1) puts the document in quirks mode (simplified: public id prefixes). */
+export function doctypeQuirks(token: string): boolean {
+  const m = /^<!doctype\s*([^\s>]*)\s*([^>]*)/i.exec(token);
+  if (!m || m[1]!.toLowerCase() !== 'html') return true;
+  const rest = m[2]!;
+  const pub = /^public\s*(["'])([^"'>]*)\1?\s*(?:(["'])([^"'>]*)\3?)?/i.exec(rest);
+  if (!pub) return false;
+  const id = pub[2]!.toLowerCase();
+  const hasSystem = pub[4] !== undefined;
+  if (id === '-//w3o//dtd w3 html strict 3.0//en//' || id === '-/w3c/dtd html 4.0 transitional/en' || id === 'html') return true;
+  if (QUIRKS_PUBLIC.test(id)) return true;
+  return !hasSystem && /^-\/\/w3c\/\/dtd html 4\.01 (?:frameset|transitional)\/\//.test(id);
+}
 
 const SCRIPT_NAME = encode('script');
 const DOCTYPE = encode('doctype');
@@ -199,16 +270,19 @@ interface AttrRecord {
   set?: string;
 }
 
-interface Entry extends MatchTarget {
-  el: FastElement | null;
-  text: Registration[] | null;
-  removed: boolean;
-}
-
-class OpenElement implements Entry {
+class OpenElement implements MatchTarget {
   el: FastElement | null = null;
   text: Registration[] | null = null;
   removed = false;
+  /** Set on push: the next open element of the same name below (-1: none). */
+  prevSame = -1;
+  /** Set on push: removed elements at or below this one. */
+  removedUpTo = 0;
+  /** Set on push: the nearest element at or below this one in each CATEGORY (-1: none). */
+  breaker = -1;
+  buttonScope = -1;
+  tableScope = -1;
+  heading = false;
   constructor(
     readonly name: string,
     private readonly attrs: [string, string][] | null,
@@ -457,7 +531,20 @@ export class FastRewriter {
   private rawEnd: Uint8Array = SCRIPT_NAME;
   private sc = Sc.Normal;
 
-  private readonly stack: Entry[] = [];
+  private readonly stack: OpenElement[] = [];
+  /** The topmost open element of each name (its `prevSame` chain leads to the others). */
+  private readonly topByName = new Map<string, number>();
+  /** Per registration: open elements whose text it handles. */
+  private readonly textRegOpen: Int32Array;
+  /** tree: 'browser' (see the top of this file). */
+  private readonly browser: boolean;
+  /** 0: no body yet, 1: in a body (started by a tag or implied), 2: a frameset document. */
+  private bodyState = 0;
+  private quirks = true;
+  /** The token being scanned in the Bogus state is a doctype. */
+  private doctype = false;
+  /** Part of the current comment/bogus token was already written out. */
+  private streamed = false;
   /** Foreign content and integration points: each entry ends when the element at `depth` is popped. */
   private readonly ns: { ns: Ns; depth: number }[] = [{ ns: Ns.Html, depth: -1 }];
   /** Open elements being removed: while > 0, nothing is written. */
@@ -476,8 +563,13 @@ export class FastRewriter {
   private readonly matchMark: Int32Array;
   private matchGen = 0;
 
-  constructor(private readonly h: Handlers) {
+  constructor(
+    private readonly h: Handlers,
+    tree: 'browser' | 'lol-html' = 'browser',
+  ) {
     const rw = this;
+    this.browser = tree === 'browser';
+    this.textRegOpen = new Int32Array(h.regs.length);
     this.target = {
       name: '',
       attr(name: string) {
@@ -504,6 +596,7 @@ export class FastRewriter {
       this.len = chunk.length;
     }
     this.run();
+    this.bound();
     this.flushPending();
     const keep = this.keepFrom();
     const rest = this.len - keep;
@@ -524,21 +617,49 @@ export class FastRewriter {
   end(): void {
     this.buf = this.carry.subarray(0, this.carryLen);
     this.len = this.carryLen;
+    // What closes a construct the document was cut off in, the way a browser ends it at end of file:
+    // appended content must not become part of it (browser tree only).
+    let closer = '';
+    let rawName = '';
     switch (this.state) {
       case S.Data:
-      case S.RawText:
-      case S.Script:
       case S.PlainText:
-      case S.Cdata:
       case S.TagOpen:
       case S.EndTagOpen:
         this.flushText(this.textStart, this.len);
         break;
-      default:
+      case S.RawText:
+      case S.Script:
+      case S.Cdata:
+        this.flushText(this.textStart, this.len);
+        if (this.state === S.Cdata) closer = ']]>';
+        else rawName = this.state === S.Script ? 'script' : latin1(this.rawEnd, 0, this.rawEnd.length);
+        break;
+      case S.Comment:
+      case S.Bogus:
+      case S.Markup:
         this.endTextNode();
         this.emitRaw(this.ts, this.len);
+        closer = this.state === S.Comment || (this.state === S.Markup && this.buf[this.pos] === DASH && this.buf[this.pos + 1] === DASH) ? '-->' : '>';
+        break;
+      default:
+        // Inside a tag: a browser drops an unfinished tag at end of file.
+        this.endTextNode();
+        if (!this.browser) this.emitRaw(this.ts, this.len);
     }
     this.endTextNode();
+    if (this.browser) {
+      const top = this.stack.length - 1;
+      if (rawName) {
+        // The raw-text element ends first (its end tag written, unless it is being removed).
+        const visible = this.suppress === 0;
+        if (top >= 0 && this.stack[top]!.name === rawName) this.closeTo(top, 0);
+        if (visible) this.outStr(`</${rawName}>`);
+      }
+      if (closer && this.suppress === 0) this.outStr(closer);
+      // Elements left open end here: their end-tag handlers run (a footer lands after them).
+      if (this.stack.length > 0) this.closeTo(0, 0);
+    }
     this.flushPending();
     this.carryLen = 0;
     const end = new DocumentEnd();
@@ -550,6 +671,24 @@ export class FastRewriter {
       }
     }
     for (const s of end.list) this.out.string(s);
+  }
+
+  /** Per-token limits, after each input chunk (see MAX_TAG_BYTES, STREAM_TOKEN_FROM). */
+  private bound(): void {
+    const state = this.state;
+    if (state === S.Comment || state === S.Bogus) {
+      if (this.searchFrom - this.ts > STREAM_TOKEN_FROM) {
+        // Nothing in a comment is rewritten: what cannot be part of its end goes out now.
+        this.endTextNode();
+        this.emitRaw(this.ts, this.searchFrom);
+        this.ts = this.searchFrom;
+        this.streamed = true;
+      }
+      return;
+    }
+    if (this.keepFrom() === this.ts && this.len - this.ts > MAX_TAG_BYTES) {
+      throw new Error(`HTML tag longer than ${MAX_TAG_BYTES} bytes: the page cannot be rewritten`);
+    }
   }
 
   private ensureCarry(size: number): void {
@@ -625,10 +764,10 @@ export class FastRewriter {
 
   private activeText(): Registration[] {
     if (this.textRegs) return this.textRegs;
-    const seen = new Set<Registration>();
-    for (const e of this.stack) if (e.text) for (const r of e.text) seen.add(r);
-    this.textRegs = [...seen].sort((a, b) => a.index - b.index);
-    return this.textRegs;
+    const list: Registration[] = [];
+    for (const r of this.h.regs) if (this.textRegOpen[r.index]! > 0) list.push(r);
+    this.textRegs = list;
+    return list;
   }
 
   private flushText(a: number, b: number): void {
@@ -639,7 +778,8 @@ export class FastRewriter {
     }
     if (!this.textOpen) {
       this.textOpen = true;
-      this.decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+      // One decoder per document: decode() without `stream` at a node's end resets it.
+      this.decoder ??= new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
     }
     // (May be '' when the bytes end inside a character: still a chunk, so that a handler removing or
     // replacing the text sees every byte of it.)
@@ -654,7 +794,6 @@ export class FastRewriter {
     if (!this.textOpen) return;
     this.textOpen = false;
     const rest = this.decoder!.decode();
-    this.decoder = null;
     const chunk = new TextChunk(rest, true);
     this.dispatchText(chunk);
     if (chunk.replacement !== null && this.suppress === 0) this.outStr(chunk.replacement);
@@ -717,6 +856,7 @@ export class FastRewriter {
       switch (state) {
         case S.Data: {
           const i = buf.indexOf(LT, pos);
+          if (this.bodyState === 0 && this.browser) this.textBeforeBody(i < 0 ? len : i);
           if (i < 0) {
             this.flushText(this.textStart, len);
             this.textStart = pos = len;
@@ -1018,6 +1158,7 @@ export class FastRewriter {
             state = S.Cdata;
             break;
           }
+          this.doctype = doctype === 2;
           this.searchFrom = pos;
           state = S.Bogus;
           break;
@@ -1235,6 +1376,12 @@ export class FastRewriter {
   /** A comment, doctype or bogus comment ending at `end`: copied as it is. */
   private emitOther(end: number): number {
     this.endTextNode();
+    if (this.doctype) {
+      this.doctype = false;
+      // The first doctype, before any element, sets the document's mode (a p before a table differs).
+      if (this.stack.length === 0 && this.bodyState === 0) this.quirks = this.streamed || doctypeQuirks(latin1(this.buf, this.ts, end));
+    }
+    this.streamed = false;
     this.emitRaw(this.ts, end);
     this.textStart = end;
     this.state = S.Data;
@@ -1260,30 +1407,65 @@ export class FastRewriter {
 
     // Namespace (a simulation of the tree builder's foreign-content rules, as lol-html keeps one).
     let nsTop = this.ns[this.ns.length - 1]!;
+    /** End tags a start tag implied (browser tree), see endTagsFor. */
+    let implied = '';
     if (nsTop.ns !== Ns.Html && (BREAKOUT.has(name) || (name === 'font' && (this.has('color') || this.has('face') || this.has('size'))))) {
       this.ns.pop();
       nsTop = this.ns[this.ns.length - 1]!;
     }
+    if (this.browser && nsTop.ns === Ns.Html) {
+      if (this.bodyState === 0) {
+        if (name === 'body') implied = this.enterBody(false);
+        else if (name === 'frameset') this.bodyState = 2;
+        else if (!HEAD_CONTENT.has(name)) this.enterBody(true);
+      }
+      const target = this.impliedEnd(name);
+      if (target >= 0) implied += this.closeTo(target, 0);
+      nsTop = this.ns[this.ns.length - 1]!;
+    }
     let elNs: Ns;
+    let nsPush: Ns | -1 = -1;
     if (nsTop.ns === Ns.Html) {
       if (name === 'svg') elNs = Ns.Svg;
       else if (name === 'math') elNs = Ns.Math;
       else elNs = Ns.Html;
-      if (elNs !== Ns.Html && !selfClosing) this.ns.push({ ns: elNs, depth: this.stack.length });
+      if (elNs !== Ns.Html && !selfClosing) nsPush = elNs;
     } else if (nsTop.ns === Ns.Math && name === 'svg' && this.stack[this.stack.length - 1]?.name === 'annotation-xml') {
       elNs = Ns.Svg;
-      if (!selfClosing) this.ns.push({ ns: Ns.Svg, depth: this.stack.length });
+      if (!selfClosing) nsPush = Ns.Svg;
     } else {
       elNs = nsTop.ns;
       if (!selfClosing) {
         if (elNs === Ns.Svg ? SVG_HTML_POINTS.has(name) : MATH_TEXT_POINTS.has(name) || (name === 'annotation-xml' && this.htmlAnnotation())) {
-          this.ns.push({ ns: Ns.Html, depth: this.stack.length });
+          nsPush = Ns.Html;
         }
       }
     }
-    const pushed = elNs === Ns.Html ? !VOID.has(name) : !selfClosing;
+    const pushed = (elNs === Ns.Html ? !VOID.has(name) : !selfClosing) && this.stack.length < MAX_OPEN_ELEMENTS;
+    if (pushed && nsPush !== -1) this.ns.push({ ns: nsPush, depth: this.stack.length });
 
-    // Selectors.
+    this.openElement(name, pushed, selfClosing, end, false, implied);
+
+    // Tokenizer state for what follows.
+    if (elNs === Ns.Html) {
+      if (name === 'script') {
+        this.state = S.Script;
+        this.sc = Sc.Normal;
+      } else if (RAWTEXT.has(name) || RCDATA.has(name)) {
+        this.state = S.RawText;
+        this.rawEnd = nameBytes(name);
+      } else if (name === 'plaintext') {
+        this.state = S.PlainText;
+      }
+    }
+  }
+
+  /**
+   * Handlers, output and the open-element entry for a start tag [ts, end), or (virtual) for an element
+   * the browser creates with no tag in the source: nothing is written for its tag unless a handler
+   * changes it.
+   */
+  private openElement(name: string, pushed: boolean, selfClosing: boolean, end: number, virtual: boolean, implied = ''): void {
     const regs = this.match(name);
     let el: FastElement | null = null;
     let texts: Registration[] | null = null;
@@ -1303,16 +1485,17 @@ export class FastRewriter {
 
     // Output.
     if (el) {
+      if (implied && this.suppress === 0 && (el.removedFlag || el.befores.length > 0)) this.outStr(implied);
       this.emitStrings(el.befores);
       if (!el.removedFlag && this.suppress === 0) {
         if (el.modified) {
           this.flushPending();
-          el.serialize(this.out, selfClosing, buf.subarray(this.nameS, this.nameE));
-        } else this.emitRaw(this.ts, end);
+          el.serialize(this.out, selfClosing, virtual ? nameBytes(name) : this.buf.subarray(this.nameS, this.nameE));
+        } else if (!virtual) this.emitRaw(this.ts, end);
         if (pushed) this.emitStrings(el.prepends, true);
       }
       if (!pushed) this.emitStrings(el.afters, true);
-    } else {
+    } else if (!virtual) {
       this.emitRaw(this.ts, end);
     }
 
@@ -1326,90 +1509,239 @@ export class FastRewriter {
       if (texts) {
         entry.text = texts;
         this.textCount++;
-        this.textRegs = null;
+        for (const r of texts) if (this.textRegOpen[r.index]!++ === 0) this.textRegs = null;
       }
       if (entry.el || entry.text) this.special++;
-      this.stack.push(entry);
-    }
-
-    // Tokenizer state for what follows.
-    if (elNs === Ns.Html) {
-      if (name === 'script') {
-        this.state = S.Script;
-        this.sc = Sc.Normal;
-      } else if (RAWTEXT.has(name) || RCDATA.has(name)) {
-        this.state = S.RawText;
-        this.rawEnd = nameBytes(name);
-      } else if (name === 'plaintext') {
-        this.state = S.PlainText;
-      }
+      this.pushEntry(entry);
     }
   }
 
-  private endTag(end: number): void {
-    const name = lowerName(this.buf, this.nameS, this.nameE);
+  private pushEntry(entry: OpenElement): void {
     const stack = this.stack;
-    let idx = stack.length - 1;
-    while (idx >= 0 && stack[idx]!.name !== name) idx--;
-    if (idx < 0) {
-      this.emitRaw(this.ts, end); // no such open element: ignored
-      return;
+    const i = stack.length;
+    const below = i > 0 ? stack[i - 1]! : null;
+    const name = entry.name;
+    const prev = this.topByName.get(name);
+    entry.prevSame = prev === undefined ? -1 : prev;
+    this.topByName.set(name, i);
+    const cat = CATEGORY.get(name) ?? 0;
+    entry.removedUpTo = (below ? below.removedUpTo : 0) + (entry.removed ? 1 : 0);
+    entry.breaker = cat & F_BREAKER ? i : below ? below.breaker : -1;
+    entry.buttonScope = cat & F_BUTTON_SCOPE ? i : below ? below.buttonScope : -1;
+    entry.tableScope = cat & F_TABLE_SCOPE ? i : below ? below.tableScope : -1;
+    entry.heading = (cat & F_HEADING) !== 0;
+    stack.push(entry);
+  }
+
+  private popEntry(): void {
+    const e = this.stack.pop()!;
+    if (e.prevSame < 0) this.topByName.delete(e.name);
+    else this.topByName.set(e.name, e.prevSame);
+    if (e.text) {
+      this.textCount--;
+      for (const r of e.text) if (--this.textRegOpen[r.index]! === 0) this.textRegs = null;
     }
+    if (e.removed) this.suppress--;
+    if (e.el || e.text) this.special--;
+  }
+
+  /** The topmost open element with this name, -1 if none. */
+  private nearest(name: string): number {
+    const i = this.topByName.get(name);
+    return i === undefined ? -1 : i;
+  }
+
+  /**
+   * The lowest open element the start tag `name` ends (with everything above it), -1 if none: the HTML
+   * tree builder's implied end tags for li, dd/dt, option/optgroup, table parts, and a p closed by a
+   * block (in quirks mode, not by a table), headings closing a heading. Each check is O(1).
+   */
+  private impliedEnd(name: string): number {
+    const stack = this.stack;
+    const n = stack.length;
+    if (n === 0) return -1;
+    const top = stack[n - 1]!;
+    let target = -1;
+    switch (name) {
+      case 'li': {
+        const i = this.nearest('li');
+        if (i >= 0 && top.breaker === i) target = i;
+        break;
+      }
+      case 'dd':
+      case 'dt': {
+        const i = Math.max(this.nearest('dd'), this.nearest('dt'));
+        if (i >= 0 && top.breaker === i) target = i;
+        break;
+      }
+      case 'option':
+        if (top.name === 'option') target = n - 1;
+        break;
+      case 'optgroup': {
+        let k = n - 1;
+        if (stack[k]!.name === 'option') k--;
+        if (k >= 0 && stack[k]!.name === 'optgroup' && this.nearest('select') >= 0) k--;
+        if (k < n - 1) target = k + 1;
+        break;
+      }
+      case 'td':
+      case 'th':
+        target = this.lowestInTableScope(top, CELL);
+        break;
+      case 'tr':
+        target = this.lowestInTableScope(top, ROW);
+        break;
+      case 'tbody':
+      case 'thead':
+      case 'tfoot':
+      case 'caption':
+      case 'colgroup':
+        target = this.lowestInTableScope(top, SECTION);
+        break;
+    }
+    if (CLOSES_P.has(name) || (name === 'table' && !this.quirks)) {
+      const p = this.nearest('p');
+      if (p > top.buttonScope && (target < 0 || p < target)) target = p;
+    }
+    if (name.length === 2 && name[0] === 'h' && name[1]! >= '1' && name[1]! <= '6') {
+      const current = target >= 0 ? target - 1 : n - 1;
+      if (current >= 0 && stack[current]!.heading) target = current;
+    }
+    return target;
+  }
+
+  private lowestInTableScope(top: OpenElement, names: readonly string[]): number {
+    let target = -1;
+    for (const name of names) {
+      const i = this.nearest(name);
+      if (i > top.tableScope && (target < 0 || i < target)) target = i;
+    }
+    return target;
+  }
+
+  /**
+   * The document's body starts (browser tree): an open head ends first; `virtual`: the browser creates
+   * the body here without a tag in the source (content that cannot go in a head), and handlers for
+   * `body` see it.
+   */
+  private enterBody(virtual: boolean): string {
+    this.bodyState = 1;
+    const head = this.nearest('head');
+    const implied = head >= 0 ? this.closeTo(head, 0) : '';
+    if (!virtual) return implied;
+    const nAttrs = this.nAttrs;
+    this.nAttrs = 0;
+    try {
+      this.openElement('body', this.stack.length < MAX_OPEN_ELEMENTS, false, 0, true, implied);
+    } finally {
+      this.nAttrs = nAttrs;
+    }
+    return '';
+  }
+
+  /** Text [textStart, end) in the data state before any body: non-whitespace starts one. */
+  private textBeforeBody(end: number): void {
+    const buf = this.buf;
+    let i = this.textStart;
+    while (i < end && isWs(buf[i]!)) i++;
+    if (i >= end) return;
+    this.flushText(this.textStart, i);
+    this.endTextNode();
+    this.textStart = i;
+    this.enterBody(true);
+  }
+
+  private endTag(end: number): void {
+    const idx = this.nearest(lowerName(this.buf, this.nameS, this.nameE));
+    if (idx < 0) this.emitRaw(this.ts, end); // no such open element: ignored
+    else this.closeTo(idx, end);
+  }
+
+  /**
+   * Pops the open elements from the top down to `idx`, running their end-tag handlers and writing what
+   * they insert around the end tag [ts, end) (end 0: no tag, an implied end).
+   */
+  private closeTo(idx: number, end: number): string {
+    const stack = this.stack;
     if (this.special === 0) {
       // Nothing open has handlers, text handlers or a removal: just pop.
-      stack.length = idx;
-      while (this.ns.length > 1 && this.ns[this.ns.length - 1]!.depth >= stack.length) this.ns.pop();
-      this.emitRaw(this.ts, end);
-      return;
+      const closes = end > 0 ? '' : this.endTagsFor(idx, stack.length - 1);
+      while (stack.length > idx) this.popEntry();
+      this.popNs();
+      if (end > 0) this.emitRaw(this.ts, end);
+      return closes;
     }
     const outer = stack[idx]!;
+    const browser = this.browser;
     // lol-html: when the element this end tag names has append()/after() content, the elements it
     // closes implicitly get nothing at this end tag (no end-tag handlers, content, or removal of it).
-    const shadows = !!outer.el && (outer.el.appends.length > 0 || outer.el.afters.length > 0);
-    let removedHere = 0;
-    for (let k = 0; k <= idx; k++) if (stack[k]!.removed) removedHere++;
-    if (!shadows) for (let k = idx + 1; k < stack.length; k++) if (stack[k]!.removed) removedHere++;
-    const dropTag = removedHere > 0;
+    const shadows = !browser && !!outer.el && (outer.el.appends.length > 0 || outer.el.afters.length > 0);
+    // The end tag is dropped with a removed element: in the browser's tree, only with the one it names
+    // (or one around that); lol-html drops it with any removed element it closes.
+    const dropTag = (browser || shadows ? outer.removedUpTo : this.suppress) > 0;
 
     const beforeList: string[] = [];
     let afterList: string[] = [];
     // A renamed element renames the end tag that closes it, implicitly too (the outermost one wins).
     let renamed: string | null = null;
+    // Browser tree: content inserted at an element's end goes after end tags for what is still open
+    // inside it (a browser would otherwise nest the content in those elements).
+    let unclosed = stack.length - 1;
     for (let k = stack.length - 1; k >= idx; k--) {
       const e = stack[k]!;
       const el = e.el;
-      if (el && (k === idx || !shadows)) {
-        if (el.renamed !== null) renamed = el.renamed;
-        const visible = this.suppress - (e.removed ? 1 : 0) === 0;
-        const mut = new EndTagMutations();
-        for (const handler of el.endHandlers) {
-          try {
-            handler(mut);
-          } catch (err) {
-            reportHandlerError(err);
-          }
-        }
-        if (visible) {
-          beforeList.push(...el.appends, ...mut.beforeList);
-          afterList = [...mut.afterList.reverse(), ...el.afters.slice().reverse(), ...afterList];
+      if (!el || (k !== idx && shadows)) continue;
+      if (el.renamed !== null) renamed = el.renamed;
+      const visible = e.removedUpTo - (e.removed ? 1 : 0) === 0;
+      const mut = new EndTagMutations();
+      for (const handler of el.endHandlers) {
+        try {
+          handler(mut);
+        } catch (err) {
+          reportHandlerError(err);
         }
       }
-      if (e.text) {
-        this.textCount--;
-        this.textRegs = null;
+      if (!visible) continue;
+      if (browser && (el.appends.length > 0 || mut.beforeList.length > 0)) {
+        for (let j = unclosed; j > k; j--) {
+          const c = stack[j]!;
+          if (c.removedUpTo === 0) beforeList.push(`</${c.el?.renamed ?? c.name}>`);
+        }
+        unclosed = k;
       }
-      if (e.removed) this.suppress--;
-      if (e.el || e.text) this.special--;
-      stack.pop();
+      for (const s of el.appends) beforeList.push(s);
+      for (const s of mut.beforeList) beforeList.push(s);
+      afterList = [...mut.afterList.reverse(), ...el.afters.slice().reverse(), ...afterList];
     }
-    // Foreign content / integration points opened by the popped elements end with them.
-    while (this.ns.length > 1 && this.ns[this.ns.length - 1]!.depth >= stack.length) this.ns.pop();
+    const closes = end > 0 || !browser ? '' : this.endTagsFor(idx, unclosed);
+    while (stack.length > idx) this.popEntry();
+    this.popNs();
     for (const s of beforeList) this.outStr(s);
-    if (!dropTag && this.suppress === 0) {
+    if (end > 0 && !dropTag && this.suppress === 0) {
       if (renamed !== null) this.outStr(`</${renamed}>`);
       else this.emitRaw(this.ts, end);
     }
     for (const s of afterList) this.outStr(s);
+    return closes;
+  }
+
+  /**
+   * End tags for open elements [from, to] (top first) the output shows: what an implied end leaves
+   * unsaid, written where the start tag that implied it is removed or has content put before it.
+   */
+  private endTagsFor(from: number, to: number): string {
+    if (!this.browser) return '';
+    let s = '';
+    for (let j = to; j >= from; j--) {
+      const e = this.stack[j]!;
+      if (e.removedUpTo === 0) s += `</${e.el?.renamed ?? e.name}>`;
+    }
+    return s;
+  }
+
+  /** Foreign content / integration points opened by popped elements end with them. */
+  private popNs(): void {
+    while (this.ns.length > 1 && this.ns[this.ns.length - 1]!.depth >= this.stack.length) this.ns.pop();
   }
 
   private has(lname: string): boolean {
@@ -1478,6 +1810,16 @@ export class FastRewriter {
   }
 }
 
+const CELL = ['td', 'th'];
+const ROW = ['tr', 'td', 'th'];
+const SECTION = ['tbody', 'thead', 'tfoot', 'tr', 'td', 'th', 'caption', 'colgroup'];
+
+function latin1(buf: Uint8Array, start: number, end: number): string {
+  let s = '';
+  for (let i = start; i < end && i < start + 1024; i++) s += String.fromCharCode(buf[i]!);
+  return s;
+}
+
 /** 0: no match, 1: could match (more bytes needed), 2: match. */
 function prefixMatch(buf: Uint8Array, pos: number, len: number, word: Uint8Array, ci: boolean): 0 | 1 | 2 {
   for (let i = 0; i < word.length; i++) {
@@ -1512,7 +1854,14 @@ function isStartTagOf(buf: Uint8Array, i: number, name: Uint8Array): boolean {
 export interface FastHtmlEngineOptions {
   /** Told the CPU seconds spent rewriting each input chunk (as WasmHtmlEngine's option). */
   onRewriteTime?: (seconds: number) => void;
+  /** Whose element tree handlers see (see the top of this file); 'lol-html' is for differential tests. */
+  tree?: 'browser' | 'lol-html';
 }
+
+type Scheduler = (callback: () => void) => void;
+/** Back to the event loop (a macrotask: other requests' I/O and timers run first). */
+const nextTurn = (): Promise<void> =>
+  new Promise((resolve) => ((globalThis as { setImmediate?: Scheduler }).setImmediate ?? ((f: () => void) => void setTimeout(f, 0)))(resolve));
 
 export class FastHtmlEngine implements HtmlEngine {
   constructor(private readonly options: FastHtmlEngineOptions = {}) {}
@@ -1520,22 +1869,42 @@ export class FastHtmlEngine implements HtmlEngine {
   rewrite(body: ReadableStream<Uint8Array>, register: (registry: HtmlHandlerRegistry) => void): ReadableStream<Uint8Array> {
     const handlers = new Handlers();
     register(handlers);
-    const rw = new FastRewriter(handlers);
+    const rw = new FastRewriter(handlers, this.options.tree);
     const reader = body.getReader();
     const onRewriteTime = this.options.onRewriteTime;
+    /** Input read but not yet rewritten: chunks are rewritten TURN_BYTES at a time. */
+    let rest: Uint8Array | null = null;
+    /** Input rewritten since the event loop last had a turn. */
+    let turn = 0;
     return new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {
           // Read until there is output (an incomplete token may hold it back) or the input ends.
           for (;;) {
-            const { done, value } = await reader.read();
+            if (turn >= TURN_BYTES) {
+              // Bounded work per turn: one pathological page must not hold up every other reader.
+              turn = 0;
+              await nextTurn();
+            }
+            let chunk: Uint8Array | null = rest;
+            rest = null;
+            if (!chunk) {
+              const r = await reader.read();
+              chunk = r.done ? null : r.value;
+            }
+            if (chunk && chunk.length > TURN_BYTES) {
+              rest = chunk.subarray(TURN_BYTES);
+              chunk = chunk.subarray(0, TURN_BYTES);
+            }
             const t0 = onRewriteTime ? performance.now() : 0;
-            if (done) rw.end();
-            else rw.write(value);
+            if (chunk) {
+              rw.write(chunk);
+              turn += chunk.length;
+            } else rw.end();
             if (onRewriteTime) onRewriteTime((performance.now() - t0) / 1000);
             const out = rw.out.take();
             if (out) controller.enqueue(out);
-            if (done) {
+            if (!chunk) {
               controller.close();
               return;
             }

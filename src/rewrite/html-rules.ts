@@ -5,6 +5,7 @@ import type { HtmlElement, HtmlHandlerRegistry, HtmlText } from './html-engine.t
 import { rewriteMarkupFragment } from './markup-fragment.ts';
 import { rewriteSrcset, type MapUrl } from './srcset.ts';
 import { META_URL_SELECTORS, selectorsFor, URL_ATTRIBUTES, type AttributeKind } from './url-attributes.ts';
+import { boundaryRewriter, isTokenChar, type TextRewriter } from './streams.ts';
 
 /**
  * The HTML rewrite rules: which elements are touched and how. Registered per document on a
@@ -231,17 +232,41 @@ function removeAll(el: HtmlElement, name: string): void {
   for (let i = 0; i < 16 && el.hasAttribute(name); i++) el.removeAttribute(name);
 }
 
-/** Collects a text node's chunks and replaces the whole node once it is complete. */
-export function wholeText(transform: (text: string) => string): (chunk: HtmlText) => void {
+/**
+ * Raw text (script, style, noscript) is rewritten as one string up to this many characters; a longer
+ * text node (an endless <script> from a broken or hostile origin) is rewritten in windows from then on,
+ * so memory per response stays bounded and nothing is dropped.
+ */
+export const WHOLE_TEXT_MAX = 256 * 1024;
+
+/**
+ * Collects a text node's chunks and replaces the whole node once it is complete; past WHOLE_TEXT_MAX,
+ * rewrites it in windows that end just after a character `boundary` accepts (one no match spans).
+ */
+export function wholeText(transform: (text: string) => string, boundary: (c: number) => boolean): (chunk: HtmlText) => void {
   let buffer = '';
+  let windows: TextRewriter | null = null;
   return (chunk) => {
     // Text inside two of these elements (only possible in SVG/MathML, e.g. <svg><noscript><style>)
     // is seen by each rule: the first one registered rewrites it, a later one would replace that
     // with its own rewrite of the original text.
-    if (chunk.removed && buffer === '') return;
+    if (chunk.removed && buffer === '' && !windows) return;
+    if (windows) {
+      let out = windows.push(chunk.text);
+      if (chunk.lastInTextNode) {
+        out += windows.flush();
+        windows = null;
+      }
+      chunk.replace(out, { html: true });
+      return;
+    }
     buffer += chunk.text;
     if (!chunk.lastInTextNode) {
-      chunk.remove();
+      if (buffer.length > WHOLE_TEXT_MAX) {
+        windows = boundaryRewriter(transform, boundary);
+        chunk.replace(windows.push(buffer), { html: true });
+        buffer = '';
+      } else chunk.remove();
       return;
     }
     const text = buffer;
@@ -250,6 +275,13 @@ export function wholeText(transform: (text: string) => string): (chunk: HtmlText
     chunk.replace(transform(text), { html: true });
   };
 }
+
+/** Where script text may be cut: after any character that cannot be part of a URL (see tokenBoundedRewriter). */
+const SCRIPT_CUT = (c: number) => !isTokenChar(c);
+/** CSS: after a declaration or block (`;`, `{`, `}`) or a line. */
+export const CSS_CUT = (c: number) => c === 59 || c === 123 || c === 125 || c === 10;
+/** Markup (noscript): after a tag. */
+const MARKUP_CUT = (c: number) => c === 62;
 
 const CHARSET_PARAM = /(charset\s*=\s*)["']?[^\s;"']+["']?/i;
 export const REFRESH_URL = /^(\s*\d*\.?\d*\s*[;,]?\s*(?:url\s*=\s*)?)(["']?)([^"']*)(["']?)(.*)$/is;
@@ -336,8 +368,8 @@ export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewri
     registry.on('meta[charset]', { element: (el) => void el.setAttribute('charset', 'utf-8') });
   }
 
-  registry.on('style', { text: wholeText((css) => rewriteCss(css, mapCssUrl)) });
-  registry.on('script', { text: wholeText((js) => mapper.rewriteText(js, doc.mirrorOrigin)) });
+  registry.on('style', { text: wholeText((css) => rewriteCss(css, mapCssUrl), CSS_CUT) });
+  registry.on('script', { text: wholeText((js) => mapper.rewriteText(js, doc.mirrorOrigin), SCRIPT_CUT) });
   // With scripting on, an HTML <noscript> holds raw text: markup for a reader without JavaScript. In
   // SVG/MathML it is an ordinary element, and its text (CDATA sections included) is just text.
   // (lol-html gives the text inside an SVG <noscript> to this rule even where a break-out tag has left
@@ -353,7 +385,7 @@ export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewri
         htmlNoscript = outer; // `<noscript/>` in SVG/MathML: no content, no end tag
       }
     },
-    text: wholeText((html) => (htmlNoscript ? rewriteFragment(html, mapper, doc, rewriters) : html)),
+    text: wholeText((html) => (htmlNoscript ? rewriteFragment(html, mapper, doc, rewriters) : html), MARKUP_CUT),
   });
 
   for (const selector of site.remove) registry.on(selector, { element: (el) => void el.remove() });

@@ -104,12 +104,21 @@ export function rewriteTextStream(body: ReadableStream<Uint8Array>, charset: str
  * scripts, JSON, XML): it holds back the text after the last non-token character, so no match is cut in two.
  */
 export function tokenBoundedRewriter(rewrite: (text: string) => string, maxCarry = 64 * 1024): TextRewriter {
+  return boundaryRewriter(rewrite, (c) => !isTokenChar(c), maxCarry);
+}
+
+/**
+ * A TextRewriter that rewrites text in windows ending just after a character `boundary` accepts (the
+ * text after the last one is held for the next call), so a match that never spans a boundary is never
+ * cut in two. At most `maxCarry` characters are held: with no boundary in sight the text goes as it is.
+ */
+export function boundaryRewriter(rewrite: (text: string) => string, boundary: (c: number) => boolean, maxCarry = 64 * 1024): TextRewriter {
   let carry = '';
   return {
     push(chunk) {
       const text = carry + chunk;
       let cut = text.length;
-      while (cut > 0 && isTokenChar(text.charCodeAt(cut - 1))) cut--;
+      while (cut > 0 && !boundary(text.charCodeAt(cut - 1))) cut--;
       if (cut === 0 && text.length < maxCarry) {
         carry = text;
         return '';
@@ -126,7 +135,7 @@ export function tokenBoundedRewriter(rewrite: (text: string) => string, maxCarry
   };
 }
 
-function isTokenChar(c: number): boolean {
+export function isTokenChar(c: number): boolean {
   // A-Z a-z 0-9 _ . : / \ - %
   return (
     (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 58 || c === 47 || c === 92 || c === 45 || c === 37

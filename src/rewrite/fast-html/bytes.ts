@@ -87,11 +87,15 @@ export class Output {
     const { written } = encoder.encodeInto(s, this.buf.subarray(this.len));
     this.len += written;
   }
-  /** The bytes written so far (a fresh buffer is used from now on); null when empty. */
+  /**
+   * The bytes written so far, as an exact-size copy (the buffer is reused: a string reserves 3 bytes
+   * per UTF-16 unit, so handing out the buffer itself would keep several times the output alive);
+   * null when empty.
+   */
   take(): Uint8Array | null {
     if (this.len === 0) return null;
-    const out = this.buf.subarray(0, this.len);
-    this.buf = new Uint8Array(Math.max(16 * 1024, Math.min(this.buf.length, 1 << 20)));
+    const out = this.buf.slice(0, this.len);
+    if (this.buf.length > 1 << 20) this.buf = new Uint8Array(64 * 1024);
     this.len = 0;
     return out;
   }
