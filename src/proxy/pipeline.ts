@@ -6,7 +6,7 @@ import { rewriteFeed } from '../rewrite/feed.ts';
 import { mirrorResponseHeaders, originRequestHeaders } from '../rewrite/headers.ts';
 import type { HtmlEngine } from '../rewrite/html-engine.ts';
 import { registerHtmlRules } from '../rewrite/html-rules.ts';
-import { concatBytes, peek, prependChunks, rewriteTextStream, stringStream, tokenBoundedRewriter, type TextRewriter } from '../rewrite/streams.ts';
+import { concatBytes, dropUtf8Bom, peek, prependChunks, rewriteTextStream, stringStream, tokenBoundedRewriter, type TextRewriter } from '../rewrite/streams.ts';
 import { errorPage } from './error-page.ts';
 import { BodyTimeoutError, bytesStream, onStreamEnd, PayloadTooLargeError, readAhead, readRequestBody, Slots } from './limits.ts';
 import { OriginTimeoutError, type OriginFetch, type OriginResponse } from './origin-fetch.ts';
@@ -241,6 +241,7 @@ export function createMirror(deps: MirrorDeps): Mirror {
     }
     const transcoded = charset !== 'utf-8' && canonicalCharset(charset) !== null;
     if (transcoded) body = rewriteTextStream(body, charset, IDENTITY_TEXT);
+    else body = await dropUtf8Bom(body);
     setCharset(headers, 'utf-8');
     const onLeak = deps.observer ? (host: string) => deps.observer!.leak(site.config.name, host) : undefined;
     return deps.html.rewrite(body, (registry) =>

@@ -51,6 +51,25 @@ export async function peek(
   return { head, total, done, stream: prependChunks(head, reader) };
 }
 
+/**
+ * Drops a UTF-8 byte order mark at the start of a body labelled UTF-8 on its way out: a decoder drops
+ * it anyway, but an engine reading bytes would take it for text, which starts a <body> before <head>.
+ */
+export async function dropUtf8Bom(body: ReadableStream<Uint8Array>): Promise<ReadableStream<Uint8Array>> {
+  const reader = body.getReader();
+  const head: Uint8Array[] = [];
+  let total = 0;
+  while (total < 3) {
+    const r = await reader.read();
+    if (r.done) break;
+    head.push(r.value);
+    total += r.value.length;
+  }
+  const first = concatBytes(head, total);
+  const bom = first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf;
+  return prependChunks(bom ? [first.subarray(3)] : head, reader);
+}
+
 export function concatBytes(chunks: Uint8Array[], total = chunks.reduce((n, c) => n + c.length, 0)): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(total);

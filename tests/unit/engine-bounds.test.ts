@@ -68,7 +68,7 @@ async function stream(engine: HtmlEngine, pieces: { text: string; repeat?: numbe
       const { done, value } = await reader.read();
       if (done) break;
       out += value.length;
-      tail = (tail + new TextDecoder().decode(value)).slice(-300);
+      tail = (tail + new TextDecoder().decode(value)).slice(-4000);
     }
   } catch (err) {
     return { maxHeld, pulled, out, error: (err as Error).message, tail };
