@@ -38,6 +38,19 @@ export interface SiteConfigInput {
   footer?: string;
   remove?: string[];
   inject?: { head?: string; bodyStart?: string; bodyEnd?: string };
+  leaks?: Partial<LeaksConfig>;
+}
+
+/** What a page may contact at run time, and how the mirror learns about (and stops) what it does. */
+export interface LeaksConfig {
+  /** Content-Security-Policy: "report" (Report-Only, default), "strict" (enforced) or "off". */
+  csp: 'report' | 'strict' | 'off';
+  /** Third-party hosts ("host" or "*.domain") readers may contact: allowed by the policy, embeds kept. */
+  allow: string[];
+  /** The client shim that maps URLs built by page scripts. */
+  shim: boolean;
+  /** Iframes, scripts and media on hosts outside the mirror and `allow`. */
+  embeds: 'keep' | 'placeholder' | 'drop';
 }
 
 /** The configuration after validation, with every default filled in. */
@@ -86,4 +99,5 @@ export interface SiteConfig {
   footer: string;
   remove: string[];
   inject: { head: string; bodyStart: string; bodyEnd: string };
+  leaks: LeaksConfig;
 }

@@ -159,6 +159,14 @@ function checkSite(site: SiteConfigInputLoose, i: number, errors: string[]): voi
       }
     });
   }
+  if (Array.isArray(site.leaks?.allow)) {
+    site.leaks.allow.forEach((h: unknown, k: number) => {
+      const name = typeof h === 'string' && h.startsWith('*.') ? h.slice(2) : h;
+      if (typeof name !== 'string' || !/^[a-z0-9.-]+$/i.test(name) || name.startsWith('.') || name.endsWith('.')) {
+        errors.push(`${base}.leaks.allow[${k}] must be a host name or "*.domain" (got ${JSON.stringify(h)})`);
+      }
+    });
+  }
   if (Array.isArray(site.links?.rules)) {
     site.links.rules.forEach((r, k) => {
       if (r && typeof r.prefix === 'string' && !/^https?:\/\//i.test(r.prefix)) {
@@ -188,6 +196,7 @@ function resolveSite(s: SiteConfigInput): SiteConfig {
     footer: s.footer ?? '',
     remove: s.remove ?? [],
     inject: { head: s.inject?.head ?? '', bodyStart: s.inject?.bodyStart ?? '', bodyEnd: s.inject?.bodyEnd ?? '' },
+    leaks: { csp: s.leaks?.csp ?? 'report', allow: (s.leaks?.allow ?? []).map((h) => h.toLowerCase()), shim: s.leaks?.shim ?? false, embeds: s.leaks?.embeds ?? 'keep' },
   };
 }
 

@@ -4,6 +4,8 @@ import type { MirrorConfig } from '../config/types.ts';
 import { Observer, type RequestTrace } from '../observe/observer.ts';
 import { statusPage } from '../observe/status-page.ts';
 import type { HtmlEngine } from '../rewrite/html-engine.ts';
+import { CspReportEndpoint, withCspHeaders } from './csp-report.ts';
+import { CSP_REPORT_PATH } from '../rewrite/csp.ts';
 import { errorPage } from './error-page.ts';
 import { onStreamEnd } from './limits.ts';
 import type { OriginFetch } from './origin-fetch.ts';
@@ -60,6 +62,8 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
     now: deps.now,
   });
   const token = deps.purgeToken || deps.config.cache.purgeToken;
+  const cspReports = new CspReportEndpoint(observer);
+  const siteConfigs = new Map(deps.config.sites.map((s) => [s.name, s]));
   const { maxUrlBytes, robots, logClientIp } = deps.config.server;
   // Sent with every response: no MIME sniffing of rewritten bodies, no Referer naming the mirror to
   // third parties, and (by default) no search-engine indexing of a mirror that only copies a site.
@@ -74,6 +78,7 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
   async function endpoint(request: Request, url: URL): Promise<Response | null> {
     const path = url.pathname;
     if (path === '/_mirror/purge') return cache.purge(request, token);
+    if (path === CSP_REPORT_PATH) return cspReports.handle(request, mirror.router.route(request.headers.get('host')));
     if (path === '/_mirror/health') {
       const health = observer.health();
       return Response.json(health, { status: health.status === 'ok' ? 200 : 503, headers: { 'cache-control': 'no-store' } });
@@ -111,7 +116,7 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
       // The mirror's own endpoints are not site traffic: logged, but not counted for a site.
       const internal = url.pathname === '/_mirror' || url.pathname.startsWith('/_mirror/');
       const trace: RequestTrace = { site: internal ? null : (mirror.router.route(request.headers.get('host'))?.config.name ?? null) };
-      const response = withHeaders(await route(request, url, trace, context.waitUntil), securityHeaders);
+      const response = withCspHeaders(withHeaders(await route(request, url, trace, context.waitUntil), securityHeaders), siteConfigs.get(trace.site ?? ''));
       const done = (bytes: number) =>
         observer.requestDone({
           site: trace.site,
