@@ -43,7 +43,7 @@ function install(w: Any): void {
     }
   };
   /** The mapped URL, or the argument itself (same type) when it stays; URL objects by their text. */
-  const url = (u: Any): Any => m.map(u instanceof Object ? String(u) : u) ?? u;
+  const url = (u: Any): Any => m.map(u == null ? u : String(u)) ?? u;
   const changed = (next: string, v: string) => (next === v ? null : next);
   const css = (v: string) => changed(v.replace(CSS_URL, (all, q: string, u: string) => {
     const next = m.map(u);

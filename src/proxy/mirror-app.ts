@@ -4,6 +4,7 @@ import type { MirrorConfig } from '../config/types.ts';
 import { Observer, type RequestTrace } from '../observe/observer.ts';
 import { statusPage } from '../observe/status-page.ts';
 import type { HtmlEngine } from '../rewrite/html-engine.ts';
+import { SHIM_PATH, shimResponse } from '../client/shim-file.ts';
 import { CspReportEndpoint, withCspHeaders } from './csp-report.ts';
 import { CSP_REPORT_PATH } from '../rewrite/csp.ts';
 import { errorPage } from './error-page.ts';
@@ -78,6 +79,7 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
   async function endpoint(request: Request, url: URL): Promise<Response | null> {
     const path = url.pathname;
     if (path === '/_mirror/purge') return cache.purge(request, token);
+    if (path === SHIM_PATH) return shimResponse(request);
     if (path === CSP_REPORT_PATH) return cspReports.handle(request, mirror.router.route(request.headers.get('host')));
     if (path === '/_mirror/health') {
       const health = observer.health();
