@@ -239,9 +239,11 @@ export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewri
 
 /**
  * The client shim (src/client/shim.ts) as the first child of <head>, before any page script. Where
- * <head> is not written, the first of <html> (the parser puts a script there into <head>), before
- * <body>, or at the end of a document that has none of them. The mapping it needs is the site's
- * origins only: the mirror's host comes from the browser, so the cached page names none.
+ * <head> is not written: just before the first <script> or <body>, whichever comes first (the parser
+ * puts it into the implied <head>), or at the end of a document that has none of them. Not at the
+ * start of <html>: a written <head> after it would then be ignored, with its attributes. The mapping
+ * it needs is the site's origins only: the mirror's host comes from the browser, so the cached page
+ * names none.
  */
 const shimTags = new WeakMap<SiteConfig, string>();
 function registerShim(registry: HtmlHandlerRegistry, opts: HtmlRewriteOptions): void {
@@ -255,8 +257,8 @@ function registerShim(registry: HtmlHandlerRegistry, opts: HtmlRewriteOptions): 
     if (before) el.before(tag, { html: true });
     else el.prepend(tag, { html: true });
   };
-  registry.on('html', { element: (el) => first(el, false) });
   registry.on('head', { element: (el) => first(el, false) });
+  registry.on('script', { element: (el) => first(el, true) });
   registry.on('body', { element: (el) => first(el, true) });
   registry.onDocument({ end: (end) => void (done || end.append(tag!, { html: true })) });
 }
