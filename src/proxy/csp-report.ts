@@ -100,26 +100,16 @@ export class CspReportEndpoint {
   }
 
   async handle(request: Request, site: Site | null): Promise<Response> {
-    const drop = () => request.body?.cancel().catch(() => {});
-    if (request.method !== 'POST') {
-      drop();
-      return new Response('POST only\n', { status: 405, headers: { ...NO_STORE, allow: 'POST' } });
-    }
-    const type = request.headers.get('content-type')?.split(';', 1)[0]!.trim().toLowerCase() ?? '';
-    if (!REPORT_TYPES.has(type)) {
-      drop();
-      return answer(415, 'expected application/csp-report or application/reports+json');
-    }
-    if (Number(request.headers.get('content-length') ?? 0) > this.limits.maxBodyBytes) {
-      drop();
-      return answer(413, `reports are limited to ${this.limits.maxBodyBytes} bytes`);
-    }
-    if (!this.take()) {
-      drop();
-      return new Response('too many reports\n', { status: 429, headers: { ...NO_STORE, 'retry-after': '60' } });
-    }
+    const tooLarge = () => answer(413, `reports are limited to ${this.limits.maxBodyBytes} bytes`);
+    // A body declared too large is refused unread; any other is read (it is small) before an answer,
+    // refusals included: an unread body left on a kept-alive connection breaks its next request on workerd.
+    if (Number(request.headers.get('content-length') ?? 0) > this.limits.maxBodyBytes) return tooLarge();
     const text = await readCapped(request.body, this.limits.maxBodyBytes);
-    if (text === null) return answer(413, `reports are limited to ${this.limits.maxBodyBytes} bytes`);
+    if (text === null) return tooLarge();
+    if (request.method !== 'POST') return new Response('POST only\n', { status: 405, headers: { ...NO_STORE, allow: 'POST' } });
+    const type = request.headers.get('content-type')?.split(';', 1)[0]!.trim().toLowerCase() ?? '';
+    if (!REPORT_TYPES.has(type)) return answer(415, 'expected application/csp-report or application/reports+json');
+    if (!this.take()) return new Response('too many reports\n', { status: 429, headers: { ...NO_STORE, 'retry-after': '60' } });
     let json: unknown;
     try {
       json = JSON.parse(text);
