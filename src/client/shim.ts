@@ -127,7 +127,8 @@ function install(w: Any): void {
   }
   wrap(E, 'setAttribute', (a, el) => void (a[1] = attrValue(el, String(a[0]).toLowerCase(), a[1])));
   wrap(E, 'setAttributeNS', (a, el) => void (a[2] = attrValue(el, String(a[1]).replace(/^.*:/, '').toLowerCase(), a[2])));
-  const style = proto('CSSStyleDeclaration');
+  // The camel-case properties live on a subclass in current browsers (CSSStyleProperties): start from a real style.
+  const style = doc && Object.getPrototypeOf(doc.createElement('p').style);
   for (const prop of ['background', 'backgroundImage', 'cssText']) setter(style, prop, (v) => css(String(v)) ?? v);
   wrap(style, 'setProperty', (a) => void (a[1] = css(String(a[1])) ?? a[1]));
 
