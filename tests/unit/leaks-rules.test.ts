@@ -13,6 +13,7 @@ import type { HtmlEngine } from '../../src/rewrite/html-engine.ts';
 import { registerHtmlRules } from '../../src/rewrite/html-rules.ts';
 import { stringStream } from '../../src/rewrite/streams.ts';
 import { attr, byTag, isElement, parseHtml, textOf } from '../helpers/html.ts';
+import { validateConfig } from '../../src/config/validate.ts';
 import { resolve, testSiteConfig } from '../helpers/mirror.ts';
 
 const base = resolve({ sites: [testSiteConfig('http://127.0.0.1:9')] }).sites[0]!;
@@ -111,5 +112,26 @@ describe.each(ENGINES)('leaks rules (%s engine)', (_name, engine) => {
       const out = await rewrite(engine, '<iframe src="https://www.epochtimes.com/gb/f.htm"></iframe>', { embeds: 'drop' }, 'fragment');
       expect(out).toBe('<iframe src="http://mirror.test/gb/f.htm"></iframe>');
     });
+  });
+});
+
+describe('leaks config', () => {
+  const site = (leaks: unknown): any => ({ sites: [{ ...testSiteConfig('http://127.0.0.1:9'), ...(leaks === undefined ? {} : { leaks }) }] });
+
+  it('fills in the defaults: CSP report-only, empty allow-list, no shim, embeds kept', () => {
+    expect(resolve(site(undefined)).sites[0]!.leaks).toEqual({ csp: 'report', allow: [], shim: false, embeds: 'keep' });
+    expect(resolve(site({ csp: 'strict', allow: ['WWW.YouTube.com', '*.example.org'] })).sites[0]!.leaks.allow).toEqual(['www.youtube.com', '*.example.org']);
+  });
+
+  it('names each bad field', () => {
+    const result = validateConfig(site({ csp: 'enforce', allow: ['https://x.example/', '*'], embeds: 'hide', shim: 'yes', other: 1 }));
+    expect(result.ok).toBe(false);
+    const errors = (result as { errors: string[] }).errors.join('\n');
+    expect(errors).toContain('sites[0].leaks.csp must be one of "report", "strict", "off"');
+    expect(errors).toContain('sites[0].leaks.embeds must be one of "keep", "placeholder", "drop"');
+    expect(errors).toContain('sites[0].leaks.allow[0] must be a host name or "*.domain" (got "https://x.example/")');
+    expect(errors).toContain('sites[0].leaks.allow[1] must be a host name or "*.domain" (got "*")');
+    expect(errors).toMatch(/sites\[0\]\.leaks\.shim/);
+    expect(errors).toMatch(/sites\[0\]\.leaks\.other/);
   });
 });
