@@ -127,10 +127,18 @@ function install(w: Any): void {
   }
   wrap(E, 'setAttribute', (a, el) => void (a[1] = attrValue(el, String(a[0]).toLowerCase(), a[1])));
   wrap(E, 'setAttributeNS', (a, el) => void (a[2] = attrValue(el, String(a[1]).replace(/^.*:/, '').toLowerCase(), a[2])));
-  // The camel-case properties live on a subclass in current browsers (CSSStyleProperties): start from a real style.
-  const style = doc && Object.getPrototypeOf(doc.createElement('p').style);
-  for (const prop of ['background', 'backgroundImage', 'cssText']) setter(style, prop, (v) => css(String(v)) ?? v);
-  wrap(style, 'setProperty', (a) => void (a[1] = css(String(a[1])) ?? a[1]));
+  // Inline styles: Chromium's style objects carry their properties as interceptors, not accessors on a
+  // prototype, so the style attribute is watched instead (however it changed: style.backgroundImage,
+  // cssText, setProperty, setAttribute). Observer callbacks run before the next style recalculation,
+  // i.e. before the browser fetches an image the new value names.
+  safe(() =>
+    new w.MutationObserver((records: Any[]) =>
+      records.forEach((r) => {
+        const next = css(r.target.getAttribute('style') ?? '');
+        if (next !== null) setAttr.call(r.target, 'style', next);
+      }),
+    ).observe(doc, { attributeFilter: ['style'], subtree: true }),
+  );
 
   // ── markup built as text ──
   for (const prop of ['innerHTML', 'outerHTML']) setter(E, prop, (v) => m.text(String(v)));
