@@ -150,19 +150,22 @@ function install(w: Any): void {
   wrap(w, 'open', (a) => void (a[0] = url(a[0])));
   for (const name of ['pushState', 'replaceState']) wrap(proto('History'), name, (a) => void (a[2] = url(a[2])));
   const absolute = (v: Any) => (typeof v === 'string' && ABSOLUTE.test(v) ? m.map(v) : null);
-  /** A link or form built by a script, pointing at the origin: mapped just before it is followed. */
-  const fix = (el: Any, attr: string) => {
-    const next = absolute(el?.getAttribute(attr));
-    if (next !== null) setAttr.call(el, attr, next);
+  /**
+   * A form pointing at an origin URL when it is submitted was built by a script (the server maps every
+   * form's action). Links are left alone: a link the server kept on the origin (links.rules "keep", the
+   * footer's original link) is meant to go there, and links scripts build are mapped as they are set.
+   */
+  const fix = (form: Any) => {
+    const next = absolute(form?.getAttribute?.('action'));
+    if (next !== null) setAttr.call(form, 'action', next);
   };
-  for (const [type, selector, attr] of [['click', '[href]', 'href'], ['submit', 'form', 'action']]) {
-    safe(() => doc.addEventListener(type, (e: Any) => fix(e.target?.closest?.(selector), attr!), true));
-  }
-  wrap(proto('HTMLFormElement'), 'submit', (_a, form) => fix(form, 'action'));
+  safe(() => doc.addEventListener('submit', (e: Any) => fix(e.target), true));
+  wrap(proto('HTMLFormElement'), 'submit', (_a, form) => fix(form));
   safe(() =>
     w.navigation.addEventListener('navigate', (e: Any) => {
-      // (Hash changes and mirror URLs map to null; forms were mapped on submit.)
-      const next = e.cancelable ? absolute(e.destination?.url) : null;
+      // Navigations scripts start (location.href = …): a reader's own click on a link the server kept
+      // on the origin is theirs to follow. Hash changes and mirror URLs map to null.
+      const next = e.cancelable && !e.userInitiated ? absolute(e.destination?.url) : null;
       if (next === null) return;
       e.preventDefault();
       w.location.assign(next);
