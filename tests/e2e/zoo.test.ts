@@ -16,7 +16,7 @@ import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SiteConfigInput } from '../../src/config/types.ts';
 import { startSetup, type Setup } from '../helpers/mirror.ts';
-import { ARTICLE_PATH, CHANNEL_PATH, FIXTURE_ARTICLE_PATH, GBK_META_PATH, HOME_PATH } from '../helpers/origin.ts';
+import { ARTICLE_PATH, ARTICLE_URL, CHANNEL_PATH, FIXTURE_ARTICLE_PATH, GBK_META_PATH, HOME_PATH } from '../helpers/origin.ts';
 import { ZOO_CASES, zooPagePath, type ZooCase } from '../helpers/zoo.ts';
 import { CHROMIUM, LAUNCH_ARGS, newContext, recordRequests, TARGET, type RecordedRequest } from './harness.ts';
 
@@ -171,6 +171,23 @@ describe('the shim changes nothing the reader gets without JavaScript, and adds 
       await context.close();
     }
   }
+
+  it('leaves the links the server kept on the origin alone (footer, links.rules "keep")', async () => {
+    const context = await newContext(browser);
+    try {
+      const page = await context.newPage();
+      await page.goto(on.base + ARTICLE_PATH, { waitUntil: 'load' });
+      expect(await page.evaluate(() => typeof (window as unknown as { __edgemirror?: unknown }).__edgemirror)).toBe('object');
+      const kept = await page.evaluate(() => [...document.querySelectorAll('a[href^="https://www.epochtimes.com/"]')].map((a) => a.getAttribute('href')));
+      expect(kept).toContain(ARTICLE_URL); // the footer's original link
+      // A click the page cancels: the shim's listeners run, the link is not followed.
+      await page.evaluate(() => document.addEventListener('click', (e) => e.preventDefault()));
+      await page.click('footer.mirror-footer a');
+      expect(await page.getAttribute('footer.mirror-footer a', 'href')).toBe(ARTICLE_URL);
+    } finally {
+      await context.close();
+    }
+  });
 
   it.each(PAGES)('%s: same requests with JavaScript off; no new page errors with it on', async (p) => {
     const [a, b] = [await visit(off, p, false), await visit(on, p, false)];
