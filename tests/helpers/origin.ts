@@ -18,9 +18,9 @@ import { Readable, pipeline } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import { fixtureArticleHtml, fixtureArticles, LAZYLOAD_JS, LAZYLOAD_JS_PATH, THEME_CSS, THEME_CSS_PATH, THEME_FONT_RE } from './fixture-pages.ts';
+import { routeZoo } from './zoo.ts';
 
 /** Epoch-Times-like pages around the real fixture articles (browser suite): see fixture-pages.ts. */
-import { routeZoo } from './zoo.ts';
 export { FIXTURE_ARTICLE_PATH, FIXTURE_ARTICLE_URL, LAZYLOAD_JS_PATH, THEME_CSS_PATH } from './fixture-pages.ts';
 
 // ---------------------------------------------------------------------------
