@@ -41,6 +41,19 @@ export interface SiteConfigInput {
   export?: Partial<ExportConfig>;
   language?: ReaderLanguage;
   style?: 'default' | 'none';
+  leaks?: Partial<LeaksConfig>;
+}
+
+/** What a page may contact at run time, and how the mirror learns about (and stops) what it does. */
+export interface LeaksConfig {
+  /** Content-Security-Policy: "report" (Report-Only, default), "strict" (enforced) or "off". */
+  csp: 'report' | 'strict' | 'off';
+  /** Third-party hosts ("host" or "*.domain") readers may contact: allowed by the policy, embeds kept. */
+  allow: string[];
+  /** The client shim that maps URLs built by page scripts. */
+  shim: boolean;
+  /** Iframes, scripts and media on hosts outside the mirror and `allow`. */
+  embeds: 'keep' | 'placeholder' | 'drop';
 }
 
 /** `edgemirror export` settings of a site (docs/export.md). */
@@ -114,4 +127,5 @@ export interface SiteConfig {
   language: ReaderLanguage;
   /** "default": the built-in inline style on the nav bar and footer; "none": plain markup. */
   style: 'default' | 'none';
+  leaks: LeaksConfig;
 }

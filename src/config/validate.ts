@@ -225,6 +225,14 @@ function checkSite(site: SiteConfigInputLoose, i: number, errors: string[]): voi
       errors.push(`${base}.footer has an unknown placeholder ${m[0]}${guess ? `; did you mean {{${guess}}}?` : ` (known: ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')})`}`);
     }
   }
+  if (Array.isArray(site.leaks?.allow)) {
+    site.leaks.allow.forEach((h: unknown, k: number) => {
+      const name = typeof h === 'string' && h.startsWith('*.') ? h.slice(2) : h;
+      if (typeof name !== 'string' || !/^[a-z0-9.-]+$/i.test(name) || name.startsWith('.') || name.endsWith('.')) {
+        errors.push(`${base}.leaks.allow[${k}] must be a host name or "*.domain" (got ${JSON.stringify(h)})`);
+      }
+    });
+  }
   if (Array.isArray(site.links?.rules)) {
     site.links.rules.forEach((r, k) => {
       if (r && typeof r.prefix === 'string' && !/^https?:\/\//i.test(r.prefix)) {
@@ -265,6 +273,7 @@ function resolveSite(s: SiteConfigInput): SiteConfig {
     },
     language: s.language ?? 'zh-CN',
     style: s.style ?? 'default',
+    leaks: { csp: s.leaks?.csp ?? 'report', allow: (s.leaks?.allow ?? []).map((h) => h.toLowerCase()), shim: s.leaks?.shim ?? false, embeds: s.leaks?.embeds ?? 'keep' },
   };
 }
 

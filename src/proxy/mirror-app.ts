@@ -4,6 +4,9 @@ import type { MirrorConfig } from '../config/types.ts';
 import { Observer, type RequestTrace } from '../observe/observer.ts';
 import { statusPage } from '../observe/status-page.ts';
 import type { HtmlEngine } from '../rewrite/html-engine.ts';
+import { SHIM_PATH, shimResponse } from '../client/shim-file.ts';
+import { CspReportEndpoint, withCspHeaders } from './csp-report.ts';
+import { CSP_REPORT_PATH } from '../rewrite/csp.ts';
 import { errorPage } from './error-page.ts';
 import { onStreamEnd } from './limits.ts';
 import type { OriginFetch } from './origin-fetch.ts';
@@ -73,6 +76,8 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
   const token = deps.purgeToken || deps.config.cache.purgeToken;
   const tokenProblem = deps.purgeToken ? purgeTokenProblem(deps.purgeToken, 'EDGEMIRROR_PURGE_TOKEN') : null;
   if (tokenProblem) throw new ConfigError([tokenProblem]);
+  const cspReports = new CspReportEndpoint(observer);
+  const siteConfigs = new Map(deps.config.sites.map((s) => [s.name, s]));
   const { maxUrlBytes, robots, logClientIp, logQuery } = deps.config.server;
   // Sent with every response: no MIME sniffing of rewritten bodies, no Referer naming the mirror to
   // third parties, and (by default) no search-engine indexing of a mirror that only copies a site.
@@ -111,6 +116,8 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
   async function endpoint(request: Request, url: URL, waitUntil?: WaitUntil): Promise<Response | null> {
     const path = url.pathname;
     if (path === '/_mirror/purge') return cache.purge(request, token);
+    if (path === SHIM_PATH) return shimResponse(request);
+    if (path === CSP_REPORT_PATH) return cspReports.handle(request, mirror.router.route(request.headers.get('host')));
     if (path === '/_mirror/health') {
       // Never "ok" for an origin never reached: a site not contacted yet is probed first (waiting up to
       // 5 s; the probe goes on in the background after that, and health says "unknown" meanwhile).
@@ -175,7 +182,7 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
       const trace: RequestTrace = { site: internal ? null : (mirror.router.route(host)?.config.name ?? null) };
       if (context.clientIp) mirror.clients.set(request.signal, context.clientIp);
       const routed = await route(request, url, trace, context.waitUntil);
-      const response = withHeaders(routed, routed.headers.has('content-type') ? securityHeaders : untypedHeaders);
+      const response = withCspHeaders(withHeaders(routed, routed.headers.has('content-type') ? securityHeaders : untypedHeaders), siteConfigs.get(trace.site ?? ''));
       const done = (bytes: number) =>
         observer.requestDone({
           host: host === null ? null : host.slice(0, 255),

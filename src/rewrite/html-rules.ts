@@ -1,6 +1,9 @@
 import type { SiteConfig } from '../config/types.ts';
 import type { DocContext, SiteMapper } from '../mapping/url-mapper.ts';
+import { SHIM_PATH } from '../client/shim-file.ts';
+import { shimSiteJson } from '../client/runtime-map.ts';
 import { rewriteCss } from './css.ts';
+import { registerEmbedRules } from './embeds.ts';
 import type { HtmlElement, HtmlHandlerRegistry, HtmlText } from './html-engine.ts';
 import { rewriteMarkupFragment } from './markup-fragment.ts';
 import { rewriteSrcset, type MapUrl } from './srcset.ts';
@@ -389,9 +392,37 @@ export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewri
   });
 
   for (const selector of site.remove) registry.on(selector, { element: (el) => void el.remove() });
+  registerEmbedRules(registry, opts);
 
   if (!page) return;
   registerInjections(registry, opts);
+  registerShim(registry, opts);
+}
+
+/**
+ * The client shim (src/client/shim.ts) as the first child of <head>, before any page script. Where
+ * <head> is not written: just before the first <script> or <body>, whichever comes first (the parser
+ * puts it into the implied <head>), or at the end of a document that has none of them. Not at the
+ * start of <html>: a written <head> after it would then be ignored, with its attributes. The mapping
+ * it needs is the site's origins only: the mirror's host comes from the browser, so the cached page
+ * names none.
+ */
+const shimTags = new WeakMap<SiteConfig, string>();
+function registerShim(registry: HtmlHandlerRegistry, opts: HtmlRewriteOptions): void {
+  if (!opts.site.leaks.shim) return;
+  let tag = shimTags.get(opts.site);
+  if (!tag) shimTags.set(opts.site, (tag = `<script src="${SHIM_PATH}" data-map="${escapeHtml(shimSiteJson(opts.site))}"></script>`));
+  let done = false;
+  const first = (el: HtmlElement, before: boolean) => {
+    if (done) return;
+    done = true;
+    if (before) el.before(tag, { html: true });
+    else el.prepend(tag, { html: true });
+  };
+  registry.on('head', { element: (el) => first(el, false) });
+  registry.on('script', { element: (el) => first(el, true) });
+  registry.on('body', { element: (el) => first(el, true) });
+  registry.onDocument({ end: (end) => void (done || end.append(tag!, { html: true })) });
 }
 
 /** Nav bar, footer and operator injections: exactly once per document, even when <head>/<body> are missing or repeated. */

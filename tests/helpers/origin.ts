@@ -18,6 +18,7 @@ import { Readable, pipeline } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import { fixtureArticleHtml, fixtureArticles, LAZYLOAD_JS, LAZYLOAD_JS_PATH, THEME_CSS, THEME_CSS_PATH, THEME_FONT_RE } from './fixture-pages.ts';
+import { routeZoo } from './zoo.ts';
 
 /** Epoch-Times-like pages around the real fixture articles (browser suite): see fixture-pages.ts. */
 export { FIXTURE_ARTICLE_PATH, FIXTURE_ARTICLE_URL, LAZYLOAD_JS_PATH, THEME_CSS_PATH } from './fixture-pages.ts';
@@ -1230,6 +1231,8 @@ async function routeWww(ctx: Ctx): Promise<void> {
       return sendHtml(req, res, TWO_HEADS_HTML);
   }
 
+  const zoo = routeZoo('www', p);
+  if (zoo) return send(req, res, 200, { 'Content-Type': zoo.type }, zoo.body);
   const tag = /^\/gb\/tag\/([^/]+)\.html$/.exec(p);
   if (tag) {
     let name: string;
@@ -1260,6 +1263,8 @@ async function routeImg(ctx: Ctx): Promise<void> {
   if (p === FONT_PATH) return sendRanged(req, res, 'font/woff2', FONT_BYTES, { 'Access-Control-Allow-Origin': '*' });
   if (p === THEME_CSS_PATH) return send(req, res, 200, { 'Content-Type': 'text/css; charset=utf-8' }, THEME_CSS, { etag: true });
   if (THEME_FONT_RE.test(p)) return sendRanged(req, res, p.endsWith('2') ? 'font/woff2' : 'font/woff', FONT_BYTES, { 'Access-Control-Allow-Origin': '*' });
+  const zoo = routeZoo('i', p);
+  if (zoo) return send(req, res, 200, { 'Content-Type': zoo.type }, zoo.body);
   if (IMAGE_RE.test(p)) return sendRanged(req, res, IMAGE_CONTENT_TYPE, TEST_PNG);
   return send(req, res, 404, { 'Content-Type': 'text/plain; charset=utf-8' }, 'Not Found\n');
 }

@@ -78,7 +78,7 @@ describe('config validation', () => {
 
   it('validates against the same field names config/schema.json publishes', () => {
     const siteProps = Object.keys((schema as any).properties.sites.items.properties);
-    expect(siteProps).toEqual(['name', 'hosts', 'origins', 'links', 'nav', 'footer', 'remove', 'inject', 'export', 'language', 'style']);
+    expect(siteProps).toEqual(['name', 'hosts', 'origins', 'links', 'nav', 'footer', 'remove', 'inject', 'export', 'language', 'style', 'leaks']);
     expect(good().$schema).toBe('./schema.json');
   });
 });
