@@ -50,8 +50,8 @@ const PAGE_KEYS = ['tiny', 'article', 'dense', 'bbc', 'real'];
 const USAGE = `Usage: npm run bench -- [options]
   --quick               ~1.5 minutes: 2 rounds of 0.5 s warm-up + 1.5 s per phase, pages tiny,dense,bbc,
                         10 TTFB requests, 0.5 s engine measurements
-  --duration S          seconds of measured load per phase (default 8; env BENCH_DURATION)
-  --warmup S            seconds of warm-up load before each phase (default 2; env BENCH_WARMUP)
+  --duration S          seconds of measured load per phase (default 5; env BENCH_DURATION)
+  --warmup S            seconds of warm-up load before each phase (default 1; env BENCH_WARMUP)
   --connections N       autocannon connections (default 20; env BENCH_CONNECTIONS)
   --rounds N            alternating rounds of (a)(b)(u)(c)(d), medians reported (default 3; env BENCH_ROUNDS)
   --pages LIST          pages under load, of ${PAGE_KEYS.join(',')} (default all; --quick: tiny,dense,bbc)
@@ -63,7 +63,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --write-docs          write the tables into docs/performance.md ("Latest run")
   --write-baseline      also write them as the "Baseline" section of docs/performance.md
   --out FILE            result file (default bench/results/latest.json)
-  --time-limit S        abort the whole run after S seconds (default 900)`;
+  --time-limit S        abort the whole run after S seconds (default 1200)`;
 
 function parseOptions() {
   let values;
@@ -116,8 +116,8 @@ function parseOptions() {
   }
   return {
     quick,
-    duration: pick(values.duration, 'BENCH_DURATION', 8, 1.5),
-    warmup: pick(values.warmup, 'BENCH_WARMUP', 2, 0.5),
+    duration: pick(values.duration, 'BENCH_DURATION', 5, 1.5),
+    warmup: pick(values.warmup, 'BENCH_WARMUP', 1, 0.5),
     connections: Math.max(1, Math.round(pick(values.connections, 'BENCH_CONNECTIONS', 20, 20))),
     rounds: Math.max(1, Math.round(pick(values.rounds, 'BENCH_ROUNDS', 3, 2))),
     pages,
@@ -129,7 +129,7 @@ function parseOptions() {
     writeDocs: values['write-docs']! || values['write-baseline']!,
     writeBaseline: values['write-baseline']!,
     out: path.resolve(values.out ?? path.join(BENCH, 'results', 'latest.json')),
-    timeLimit: pick(values['time-limit'], 'BENCH_TIME_LIMIT', 900, 900),
+    timeLimit: pick(values['time-limit'], 'BENCH_TIME_LIMIT', 1200, 1200),
   };
 }
 
