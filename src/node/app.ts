@@ -49,7 +49,17 @@ export function createNodeApp(config: MirrorConfig, fetchOrigin: OriginFetch, ht
 export const INLINE_BODY_LIMIT = 64 * 1024;
 
 const NEXT_TURN = Symbol('next turn');
-const nextTurn = () => new Promise<typeof NEXT_TURN>((resolve) => setImmediate(resolve, NEXT_TURN));
+
+/** The read's result, or NEXT_TURN if it needs I/O (the event loop's check phase came first). */
+async function readNow(pending: Promise<ReadableStreamReadResult<Uint8Array>>): Promise<ReadableStreamReadResult<Uint8Array> | typeof NEXT_TURN> {
+  let immediate: ReturnType<typeof setImmediate> | undefined;
+  const turn = new Promise<typeof NEXT_TURN>((resolve) => (immediate = setImmediate(resolve, NEXT_TURN)));
+  try {
+    return await Promise.race([pending, turn]);
+  } finally {
+    clearImmediate(immediate);
+  }
+}
 
 /**
  * Reads what a response body has ready without waiting for I/O (the promise chain of the stream layers
@@ -67,11 +77,10 @@ export async function inlineSmallBody(response: Response): Promise<Response> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   let pending: Promise<ReadableStreamReadResult<Uint8Array>> = reader.read();
-  // Only waits on the read itself while nothing has been read (no head can be sent before that anyway).
   for (;;) {
     let result: ReadableStreamReadResult<Uint8Array> | typeof NEXT_TURN;
     try {
-      result = await Promise.race([pending, nextTurn()]);
+      result = await readNow(pending);
     } catch {
       break; // the replay below ends in the same error
     }
