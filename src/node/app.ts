@@ -5,7 +5,7 @@ import { createMirrorApp, type MirrorApp } from '../proxy/mirror-app.ts';
 import type { OriginFetch } from '../proxy/origin-fetch.ts';
 import type { Observer } from '../observe/observer.ts';
 import type { HtmlEngine } from '../rewrite/html-engine.ts';
-import { compressResponse } from './compress.ts';
+import { compressBytes, compressionPlan, compressResponse } from './compress.ts';
 
 /** What @hono/node-server hands the fetch callback next to the request. */
 export interface NodeBindings {
@@ -35,7 +35,10 @@ export function createNodeApp(config: MirrorConfig, fetchOrigin: OriginFetch, ht
   const app: NodeApp = {
     async fetch(request, env) {
       try {
-        return await inlineSmallBody(compressResponse(request, await mirror.fetch(request, { clientIp: env?.incoming?.socket?.remoteAddress })));
+        const response = await mirror.fetch(request, { clientIp: env?.incoming?.socket?.remoteAddress });
+        const ahead = await readAhead(response);
+        if (ahead.complete) return wholeResponse(request, response, ahead.body);
+        return compressResponse(request, ahead.response);
       } catch (err) {
         console.error(`[edgemirror] unhandled error: ${(err as Error)?.stack ?? err}`);
         return errorPage(500, 'Internal Error', 'The mirror failed to handle this request.');
@@ -64,15 +67,16 @@ async function readNow(pending: Promise<ReadableStreamReadResult<Uint8Array>>): 
 /**
  * Reads what a response body has ready without waiting for I/O (the promise chain of the stream layers
  * settles in microtasks when the origin's bytes are already buffered, i.e. before the next event-loop
- * turn). A body that turns out complete and small is returned as bytes with plain-object headers: the
- * Node server then writes head and body at once with a Content-Length, instead of flushing the head,
- * pumping a Web stream and ending a chunked body (three writes, a reader, listeners per response).
- * Anything else is returned as a stream that first replays what was read: nothing is waited for that
- * would delay the first byte by more than one event-loop turn, and a body that fails still fails
- * visibly (the replay ends in the same error).
+ * turn). A body that turns out complete and small comes back as bytes: wholeResponse() then lets the
+ * Node server write head and body at once with a Content-Length, instead of flushing the head, pumping a
+ * Web stream and ending a chunked body (three writes, a reader, listeners per response), and compresses
+ * it in one call instead of through an encoder stream. Anything else comes back as a response whose
+ * stream first replays what was read: nothing is waited for that would delay the first byte by more
+ * than one event-loop turn. A body that fails while being read here becomes a 502 error page; one that
+ * fails later ends as an aborted transfer, as before.
  */
-export async function inlineSmallBody(response: Response): Promise<Response> {
-  if (!response.body) return response;
+export async function readAhead(response: Response): Promise<{ complete: true; body: Uint8Array } | { complete: false; response: Response }> {
+  if (!response.body) return { complete: false, response };
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -81,19 +85,14 @@ export async function inlineSmallBody(response: Response): Promise<Response> {
     let result: ReadableStreamReadResult<Uint8Array> | typeof NEXT_TURN;
     try {
       result = await readNow(pending);
-    } catch {
-      break; // the replay below ends in the same error
+    } catch (err) {
+      // Failed before anything was sent: say so with a status (@hono/node-server would answer a body
+      // failing during its own first reads with a 500 carrying the error's message).
+      reader.cancel(err).catch(() => {});
+      return { complete: false, response: errorPage(502, 'Bad Gateway', 'The answer from the original site broke off.') };
     }
     if (result === NEXT_TURN) break;
-    if (result.done) {
-      const headers = plainHeaders(response.headers, total);
-      const body = joinChunks(chunks, total) as Uint8Array<ArrayBuffer>;
-      if (headers) return new Response(body, { status: response.status, statusText: response.statusText, headers });
-      chunks.length = 0;
-      chunks.push(body);
-      pending = Promise.resolve(result);
-      break;
-    }
+    if (result.done) return { complete: true, body: joinChunks(chunks, total) };
     chunks.push(result.value);
     total += result.value.byteLength;
     pending = reader.read();
@@ -119,7 +118,23 @@ export async function inlineSmallBody(response: Response): Promise<Response> {
       return reader.cancel(reason);
     },
   });
-  return new Response(replay, { status: response.status, statusText: response.statusText, headers: response.headers });
+  return { complete: false, response: new Response(replay, { status: response.status, statusText: response.statusText, headers: response.headers }) };
+}
+
+/** A complete body, compressed per the client's Accept-Encoding like compressResponse() would, with plain-object headers. */
+function wholeResponse(request: Request, response: Response, bytes: Uint8Array): Response {
+  let body = bytes;
+  let edits: Record<string, string | null> = {};
+  const plan = compressionPlan(request, response);
+  if (plan) {
+    edits = plan.headers(plan.encoding !== null);
+    if (plan.encoding) body = compressBytes(plan.encoding, body);
+  }
+  const headers = plainHeaders(response.headers, edits, body.byteLength);
+  const init = { status: response.status, statusText: response.statusText };
+  // Several Set-Cookie do not fit a record: a Headers object keeps them apart.
+  if (!headers) return new Response(body as Uint8Array<ArrayBuffer>, { ...init, headers: withEdits(new Headers(response.headers), edits, body.byteLength) });
+  return new Response(body as Uint8Array<ArrayBuffer>, { ...init, headers });
 }
 
 function joinChunks(chunks: Uint8Array[], total: number): Uint8Array {
@@ -133,14 +148,28 @@ function joinChunks(chunks: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
-/** The headers as a plain record (what node:http takes), with the body's real length; null with several Set-Cookie (a record holds one). */
-function plainHeaders(headers: Headers, length: number): Record<string, string> | null {
+/** The headers as a plain record (what node:http takes), edited, with the body's real length; null with several Set-Cookie (a record holds one). */
+function plainHeaders(headers: Headers, edits: Record<string, string | null>, length: number): Record<string, string> | null {
   const out: Record<string, string> = {};
   for (const [name, value] of headers) {
     if (name === 'set-cookie' && out[name] !== undefined) return null;
     out[name] = value;
   }
+  for (const [name, value] of Object.entries(edits)) {
+    if (value === null) delete out[name];
+    else out[name] = value;
+  }
   delete out['transfer-encoding'];
   out['content-length'] = String(length);
   return out;
+}
+
+function withEdits(headers: Headers, edits: Record<string, string | null>, length: number): Headers {
+  for (const [name, value] of Object.entries(edits)) {
+    if (value === null) headers.delete(name);
+    else headers.set(name, value);
+  }
+  headers.delete('transfer-encoding');
+  headers.set('content-length', String(length));
+  return headers;
 }
