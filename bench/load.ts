@@ -10,6 +10,8 @@ import autocannon, { type Result } from 'autocannon';
 
 export interface LoadRequest {
   url: string;
+  /** Extra request headers (a Host for the second site). */
+  headers?: Record<string, string>;
   connections: number;
   /** Seconds. */
   duration: number;
@@ -49,7 +51,7 @@ function summarize(r: Result): LoadSummary {
 
 function run(req: LoadRequest, duration: number): Promise<Result> {
   return new Promise((resolve, reject) => {
-    autocannon({ url: req.url, connections: req.connections, duration, timeout: req.timeout }, (err, result) => (err ? reject(err) : resolve(result)));
+    autocannon({ url: req.url, headers: req.headers, connections: req.connections, duration, timeout: req.timeout }, (err, result) => (err ? reject(err) : resolve(result)));
   });
 }
 

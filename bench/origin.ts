@@ -1,6 +1,6 @@
 /**
  * The benchmark origin, run as its own process: `node --import tsx bench/origin.ts [--port N]`.
- * Plays www.epochtimes.com and i.epochtimes.com on 127.0.0.1 (routed by Host), serving prebuilt
+ * Plays www.epochtimes.com, i.epochtimes.com and www.bbc.com on 127.0.0.1 (routed by Host), serving prebuilt
  * buffers so the origin costs as little CPU as possible. Prints one JSON line when listening:
  * {"event":"listening","port":…,"pages":{…}}.
  */
@@ -8,7 +8,22 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { ARTICLE_PATH, BIG_PATH, buildArticle, buildBigPage, buildRealArticle, buildSlowPage, SLOW_DELAY_MS, SLOW_PATH } from './pages.ts';
+import {
+  ARTICLE_PATH,
+  BIG_PATH,
+  buildArticle,
+  buildBigPage,
+  buildDenseArticle,
+  buildRealArticle,
+  buildSlowPage,
+  buildTinyScript,
+  countOriginUrls,
+  DENSE_PATH,
+  loadRealPage,
+  SLOW_DELAY_MS,
+  SLOW_PATH,
+  TINY_PATH,
+} from './pages.ts';
 
 const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, 'real-path': { type: 'string' } } });
 
@@ -16,6 +31,9 @@ const article = buildArticle();
 const real = buildRealArticle(undefined, values['real-path']);
 const big = buildBigPage();
 const slow = buildSlowPage();
+const dense = buildDenseArticle();
+const tiny = buildTinyScript();
+const bbc = loadRealPage();
 // A 1×1 PNG for anything on i.epochtimes.com.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 
@@ -54,12 +72,19 @@ const server = http.createServer({ noDelay: true, keepAliveTimeout: 65_000 }, (r
   const head = req.method === 'HEAD';
   req.resume();
   if (host === 'i.epochtimes.com') return sendBuffer(res, PNG, 'image/png', CACHEABLE, head);
+  if (host === bbc.host) {
+    if ((req.url ?? '/') === bbc.path) return sendBuffer(res, bbc.html, bbc.contentType, CACHEABLE, head);
+    res.writeHead(404, { 'Content-Type': 'text/plain' });
+    return void res.end('not found\n');
+  }
   if (host !== 'www.epochtimes.com') {
     res.writeHead(421, { 'Content-Type': 'text/plain' });
     return void res.end(`unknown host ${host}\n`);
   }
   if (path === ARTICLE_PATH) return sendBuffer(res, article, HTML, CACHEABLE, head);
   if (path === real.path) return sendBuffer(res, real.html, HTML, CACHEABLE, head);
+  if (path === DENSE_PATH) return sendBuffer(res, dense, HTML, CACHEABLE, head);
+  if (path === TINY_PATH) return sendBuffer(res, tiny, 'application/javascript; charset=utf-8', CACHEABLE, head);
   if (path === SLOW_PATH) return sendSlow(res, head);
   if (path === BIG_PATH) return void sendBig(res, head).catch(() => res.destroy());
   res.writeHead(404, { 'Content-Type': 'text/plain' });
@@ -73,6 +98,9 @@ server.listen(Number(values.port), '127.0.0.1', () => {
   const pages = {
     article: { path: ARTICLE_PATH, bytes: article.length },
     real: { path: real.path, title: real.title, bytes: real.html.length, contentBytes: real.contentBytes },
+    dense: { path: DENSE_PATH, bytes: dense.length, originUrls: countOriginUrls(dense.toString('utf8')) },
+    tiny: { path: TINY_PATH, bytes: tiny.length },
+    bbc: { path: bbc.path, host: bbc.host, bytes: bbc.html.length, origins: bbc.origins },
     big: { path: BIG_PATH, bytes: big.totalBytes },
     slow: { path: SLOW_PATH, firstBytes: slow.first.length, restBytes: slow.rest.length, delayMs: SLOW_DELAY_MS },
   };

@@ -12,6 +12,11 @@
  *   read at run time, never copied into the repository) wrapped in the same page chrome.
  * - BIG: a ~100 MiB page: the chrome's head, then the same 64 KiB block of article markup over and over.
  * - SLOW: a small page whose head arrives at once and whose rest follows 200 ms later.
+ * - DENSE: a link-dense ~160 KB article (≥ 1,000 origin URL mentions: index lists, thumbnails, a lazy-load
+ *   script with its URL table), the per-URL cost at its worst.
+ * - TINY: a ~420-byte JavaScript file (one origin URL in it): the fixed cost of one uncached response.
+ * - BBC: a real 284 KB page from ../shared/fixtures/real-pages/ (bbc/bbc-zhongwen-2023.html, per its
+ *   manifest.json), read at run time and served as www.bbc.com; mirrored with the manifest's origins.
  */
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -22,9 +27,15 @@ export const IMG = 'https://i.epochtimes.com';
 export const ARTICLE_PATH = '/gb/bench/n90000001.htm';
 export const BIG_PATH = '/gb/bench/big.htm';
 export const SLOW_PATH = '/gb/bench/slow.htm';
+export const DENSE_PATH = '/gb/bench/n90000002.htm';
+export const TINY_PATH = '/assets/js/bench-tiny.js';
 /** The real article used by default (10 WordPress figures, tag links); any item of the feed works. */
 export const REAL_DEFAULT_PATH = '/gb/22/4/15/n13712292.htm';
 export const FIXTURE_FILE = fileURLToPath(new URL('../../shared/fixtures/epochtimes-nsc412-2022.xml', import.meta.url));
+export const REAL_PAGES_DIR = fileURLToPath(new URL('../../shared/fixtures/real-pages/', import.meta.url));
+export const BBC_FILE = 'bbc/bbc-zhongwen-2023.html';
+/** Host header a client sends to reach the BBC site on the Node/nginx servers under test (not a real name). */
+export const BBC_MIRROR_HOST = 'bbc.mirror.test';
 
 export const SLOW_DELAY_MS = 200;
 export const BIG_BLOCK_BYTES = 64 * 1024;
@@ -310,4 +321,79 @@ export function buildSlowPage(): { first: Buffer; rest: Buffer } {
   const first = head('慢页面', WWW + SLOW_PATH, `${IMG}/assets/uploads/2022/04/slow.jpg`) + paragraph(1) + '\n';
   const rest = syntheticBody(4) + tail(300, 4);
   return { first: Buffer.from(first, 'utf8'), rest: Buffer.from(rest, 'utf8') };
+}
+
+/** Counts origin URL mentions (www./i./bare epochtimes.com, with or without scheme, `\/`-escaped too). */
+export function countOriginUrls(text: string): number {
+  return (text.match(/(?:https?:)?(?:\\?\/){2}(?:www\.|i\.)?epochtimes\.com/gi) ?? []).length;
+}
+
+/** The link-dense article: ~160 KB with at least 1,000 origin URL mentions (index pages and tag clouds look like this). */
+export function buildDenseArticle(targetBytes = 160 * 1024): Buffer {
+  const url = WWW + DENSE_PATH;
+  const items: string[] = [];
+  const lazyTable: string[] = [];
+  let size = 0;
+  const chrome = Buffer.byteLength(head(TITLES[1]!, url, `${IMG}/assets/uploads/2022/04/dense-600x400.jpg`) + tail(0, 8));
+  for (let n = 0; size + chrome < targetBytes - 6000; n++) {
+    const p = articlePath(n + 1000);
+    const href = [`${WWW}${p}`, `http://www.epochtimes.com${p}`, `//www.epochtimes.com${p}`, p][n % 4]!;
+    const thumb = `${IMG}/assets/uploads/2022/${String((n % 12) + 1).padStart(2, '0')}/d${n}-150x100.jpg`;
+    const item =
+      `<li><a href="${href}"><img src="${thumb}" data-src="${IMG}/assets/uploads/2022/04/d${n}-300x200.jpg" alt="" width="75" height="50">${TITLES[n % TITLES.length]}</a>` +
+      ` <a class="tag" href="${WWW}/gb/tag/t${n % 97}.html">${['美国', '供应链', '半导体'][n % 3]}</a></li>`;
+    items.push(item);
+    size += Buffer.byteLength(item);
+    if (n % 8 === 0) lazyTable.push(`"https:\\/\\/i.epochtimes.com\\/assets\\/uploads\\/2022\\/04\\/d${n}-600x400.jpg"`);
+  }
+  const body =
+    `<div id="article_body" class="post_content">${paragraph(1)}\n<ul class="index">\n${items.join('\n')}\n</ul>\n` +
+    `<script>window.ET_LAZY = [${lazyTable.join(',')}];</script>\n</div>\n`;
+  return Buffer.from(head(TITLES[1]!, url, `${IMG}/assets/uploads/2022/04/dense-600x400.jpg`) + body + tail(0, 8), 'utf8');
+}
+
+/** The tiny JavaScript response (~420 bytes, one absolute origin URL). */
+export function buildTinyScript(): Buffer {
+  const js = `/* bench */
+(function (w, d) {
+  "use strict";
+  var cfg = { api: "https://www.epochtimes.com/gb/api/counter", every: 30000 };
+  function ping() {
+    var img = new Image();
+    img.src = cfg.api + "?p=" + encodeURIComponent(d.location.pathname) + "&t=" + Date.now();
+  }
+  if (d.readyState !== "loading") ping();
+  else d.addEventListener("DOMContentLoaded", ping);
+  w.setInterval(ping, cfg.every);
+})(window, document);
+`;
+  return Buffer.from(js, 'utf8');
+}
+
+export interface RealPage {
+  path: string;
+  /** The origin's host (Host header the bench origin routes on). */
+  host: string;
+  contentType: string;
+  html: Buffer;
+  /** The manifest's origins for the page's site (edgemirror's site config). */
+  origins: { url: string; mount: string; aliases?: string[] }[];
+}
+
+/** A page of ../shared/fixtures/real-pages/ with its manifest entry (read at run time, never copied). */
+export function loadRealPage(file = BBC_FILE, dir = REAL_PAGES_DIR): RealPage {
+  const manifest = JSON.parse(fs.readFileSync(dir + 'manifest.json', 'utf8')) as {
+    origins: Record<string, { url: string; mount: string; aliases?: string[] }[]>;
+    pages: { file: string; url: string; content_type: string; site: string; wrapper: boolean }[];
+  };
+  const entry = manifest.pages.find((p) => p.file === file);
+  if (!entry) throw new Error(`${file} is not in ${dir}manifest.json`);
+  let text = fs.readFileSync(dir + file);
+  if (entry.wrapper) {
+    // The dataset's first line <text id=URL ...> and last </text> are not part of the page.
+    const s = text.toString('latin1');
+    text = text.subarray(s.indexOf('\n') + 1, s.lastIndexOf('</text>'));
+  }
+  const url = new URL(entry.url);
+  return { path: url.pathname + url.search, host: url.host, contentType: entry.content_type, html: text, origins: manifest.origins[entry.site] ?? [] };
 }

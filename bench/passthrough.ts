@@ -3,7 +3,8 @@
  * undici.request with a keep-alive Agent configured like src/node/origin-fetch.ts, stream pipe), no
  * rewriting, no Hono, no web streams. Run as its own process:
  *   node --import tsx bench/passthrough.ts --upstream http://127.0.0.1:9000 [--port N]
- * Requests go to the upstream with the origin's Host (www.epochtimes.com). Prints one JSON line when listening.
+ * Requests go to the upstream with the origin's Host (www.epochtimes.com, or per `--route MIRROR=ORIGIN`
+ * the origin host for a client Host, as a mirror's second site). Prints one JSON line when listening.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +13,12 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 
 const { values } = parseArgs({
-  options: { upstream: { type: 'string' }, port: { type: 'string', default: '0' }, 'origin-host': { type: 'string', default: 'www.epochtimes.com' } },
+  options: {
+    upstream: { type: 'string' },
+    port: { type: 'string', default: '0' },
+    'origin-host': { type: 'string', default: 'www.epochtimes.com' },
+    route: { type: 'string', multiple: true, default: [] },
+  },
 });
 if (!values.upstream) {
   console.error('usage: passthrough.ts --upstream http://127.0.0.1:PORT [--port N] [--origin-host H]');
@@ -20,6 +26,7 @@ if (!values.upstream) {
 }
 const upstream = values.upstream.replace(/\/$/, '');
 const originHost = values['origin-host']!;
+const routes = new Map(values.route!.map((r) => r.split('=', 2) as [string, string]));
 const agent = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 10_000 }, headersTimeout: 0, bodyTimeout: 60_000 });
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host']);
@@ -27,7 +34,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
 const server = http.createServer({ noDelay: true }, async (req, res) => {
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
-  headers.host = originHost;
+  headers.host = routes.get((req.headers.host ?? '').replace(/:\d+$/, '')) ?? originHost;
   const controller = new AbortController();
   res.once('close', () => {
     if (!res.writableFinished) controller.abort();

@@ -8,11 +8,15 @@ import { fileURLToPath } from 'node:url';
 import type { EngineResult } from './engine.ts';
 import type { LoadSummary } from './load.ts';
 
-export type ServerKey = 'a' | 'b' | 'c' | 'd';
+export type ServerKey = 'a' | 'b' | 'u' | 'c' | 'd';
+
+/** Display order. */
+export const SERVER_KEYS: readonly ServerKey[] = ['a', 'b', 'u', 'c', 'd'];
 
 export const SERVER_LABELS: Record<ServerKey, string> = {
   a: '(a) bare passthrough (node:http + undici, pipe)',
   b: '(b) nginx sub_filter, 1 worker',
+  u: '(u) node-unblocker 2.3.1, default middleware',
   c: '(c) edgemirror, cache off',
   d: '(d) edgemirror, cache hits',
 };
@@ -189,8 +193,11 @@ function table(head: string[], rows: string[][], align?: ('l' | 'r')[]): string 
   return [head, sep, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
 
-const PAGE_TITLES: Record<string, string> = {
+export const PAGE_TITLES: Record<string, string> = {
+  tiny: 'tiny uncached script',
   article: 'synthetic article',
+  dense: 'link-dense article',
+  bbc: 'real BBC page',
   real: 'real article',
 };
 
@@ -199,17 +206,17 @@ export function loadTables(r: BenchResults): string {
   for (const [page, servers] of Object.entries(r.load.summary)) {
     const info = r.pages[page];
     const title = `${PAGE_TITLES[page] ?? page} (${info ? Math.round(info.bytes / 1024) : '?'} KB${info?.path ? `, \`${info.path}\`` : ''})`;
-    const keys = (['a', 'b', 'c', 'd'] as const).filter((k) => servers[k]);
+    const keys = SERVER_KEYS.filter((k) => servers[k]);
     const a = servers.a;
     const b = servers.b;
     const rounds = keys.map((k) => servers[k]!.rounds)[0] ?? 0;
     parts.push(`**Load: ${title}** — ${rounds === 1 ? 'one round' : `medians of ${rounds} rounds`}`);
     parts.push(
       table(
-        ['server', 'req/s', 'p50 ms', 'p99 ms', 'MB/s', 'CPU ms/req', 'peak RSS MB', 'req/s ×(a)', 'req/s ×(b)', 'errors'],
+        ['server', 'req/s', 'p50 ms', 'p99 ms', 'MB/s', 'CPU ms/req', 'CPU ×(a)', 'peak RSS MB', 'req/s ×(a)', 'req/s ×(b)', 'errors'],
         keys.map((k) => {
           const s = servers[k]!;
-          return [SERVER_LABELS[k], num(s.reqPerSec, 0), num(s.p50Ms, 0), num(s.p99Ms, 0), num(s.mbPerSec, 1), num(s.cpuMsPerReq, 2), num(s.peakRssMb, 0), ratio(s.reqPerSec, a?.reqPerSec), ratio(s.reqPerSec, b?.reqPerSec), String(s.errors)];
+          return [SERVER_LABELS[k], num(s.reqPerSec, 0), num(s.p50Ms, 0), num(s.p99Ms, 0), num(s.mbPerSec, 1), num(s.cpuMsPerReq, 3), ratio(s.cpuMsPerReq, a?.cpuMsPerReq), num(s.peakRssMb, 0), ratio(s.reqPerSec, a?.reqPerSec), ratio(s.reqPerSec, b?.reqPerSec), String(s.errors)];
         }),
       ),
     );
@@ -234,6 +241,25 @@ export function loadTables(r: BenchResults): string {
     );
   }
   return parts.join('\n\n');
+}
+
+/** One line per page: CPU ms per request and req/s of every server (the overview). */
+export function overviewTable(r: BenchResults): string {
+  const pages = Object.keys(r.load.summary);
+  const keys = SERVER_KEYS.filter((k) => pages.some((p) => r.load.summary[p]![k]));
+  return table(
+    ['page', ...keys.map((k) => `(${k}) CPU ms/req · req/s`)],
+    pages.map((p) => {
+      const info = r.pages[p];
+      return [
+        `${PAGE_TITLES[p] ?? p} (${info ? (info.bytes >= 10240 ? `${Math.round(info.bytes / 1024)} KB` : `${info.bytes} B`) : '?'})`,
+        ...keys.map((k) => {
+          const s = r.load.summary[p]![k];
+          return s ? `${num(s.cpuMsPerReq, 3)} · ${num(s.reqPerSec, 0)}` : '—';
+        }),
+      ];
+    }),
+  );
 }
 
 export function targetsTable(r: BenchResults): string {
@@ -302,7 +328,17 @@ export function machineLine(r: BenchResults): string {
 }
 
 export function renderMarkdown(r: BenchResults): string {
-  const parts = [`_${machineLine(r)}_`, '**Targets** (same run)', targetsTable(r), loadTables(r), extraTables(r)];
+  const legend = SERVER_KEYS.filter((k) => Object.values(r.load.summary).some((s) => s[k])).map((k) => SERVER_LABELS[k]).join(' · ');
+  const parts = [
+    `_${machineLine(r)}_`,
+    '**Overview**: server CPU per request (the stable figure on a shared machine) · req/s (noisy: the machine is shared)',
+    overviewTable(r),
+    legend,
+    '**Targets** (same run)',
+    targetsTable(r),
+    loadTables(r),
+    extraTables(r),
+  ];
   if (r.notes.length) parts.push(r.notes.map((n) => `- ${n}`).join('\n'));
   return parts.join('\n\n');
 }

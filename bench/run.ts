@@ -3,7 +3,8 @@
  *
  * Every server under test runs as its own child process on 127.0.0.1 so its CPU time and peak RSS can be
  * read from /proc: the bench origin (bench/origin.ts), (a) the bare passthrough proxy (bench/passthrough.ts),
- * (b) nginx with sub_filter, (c) edgemirror with the cache off, (d) edgemirror answering cache hits. The
+ * (b) nginx with sub_filter, (u) node-unblocker (the Node web proxy people pick instead), (c) edgemirror
+ * with the cache off, (d) edgemirror answering cache hits. The
  * load generator (autocannon, bench/load.ts) is a child too. All children are killed by PID at the end,
  * on errors and on Ctrl-C.
  */
@@ -17,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { EngineResult } from './engine.ts';
 import type { LoadRequest, LoadSummary } from './load.ts';
-import { ARTICLE_PATH, BIG_PATH, SLOW_PATH } from './pages.ts';
+import { ARTICLE_PATH, BBC_MIRROR_HOST, BIG_PATH, SLOW_PATH } from './pages.ts';
 import { alive, childPids, cpuMs, loadAverage, machineInfo, resetPeak, RssSampler, sumMem, systemCpu, totalCpuMs } from './procstat.ts';
 import {
   median,
@@ -33,6 +34,8 @@ import {
   type ServerKey,
   type TargetRecord,
   type TtfbRecord,
+  PAGE_TITLES,
+  SERVER_KEYS,
 } from './report.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -41,22 +44,26 @@ const ORIGIN_HOST = 'www.epochtimes.com';
 
 // ── options ──
 
+/** Pages under load (bench/pages.ts; served by bench/origin.ts). */
+const PAGE_KEYS = ['tiny', 'article', 'dense', 'bbc', 'real'];
+
 const USAGE = `Usage: npm run bench -- [options]
-  --quick               ~1 minute: 2 rounds of 1 s warm-up + 3 s per phase, synthetic article only,
+  --quick               ~1.5 minutes: 2 rounds of 0.5 s warm-up + 1.5 s per phase, pages tiny,dense,bbc,
                         10 TTFB requests, 0.5 s engine measurements
-  --duration S          seconds of measured load per phase (default 8; env BENCH_DURATION)
-  --warmup S            seconds of warm-up load before each phase (default 2; env BENCH_WARMUP)
+  --duration S          seconds of measured load per phase (default 5; env BENCH_DURATION)
+  --warmup S            seconds of warm-up load before each phase (default 1; env BENCH_WARMUP)
   --connections N       autocannon connections (default 20; env BENCH_CONNECTIONS)
-  --rounds N            alternating rounds of (a)(b)(c)(d), medians reported (default 3; env BENCH_ROUNDS)
-  --pages LIST          pages under load: article,real (default both; --quick: article)
+  --rounds N            alternating rounds of (a)(b)(u)(c)(d), medians reported (default 3; env BENCH_ROUNDS)
+  --pages LIST          pages under load, of ${PAGE_KEYS.join(',')} (default all; --quick: tiny,dense,bbc)
   --ttfb-requests N     slow-page requests per path for TTFB (default 50; env BENCH_TTFB_REQUESTS)
   --engine-seconds S    seconds per engine-only measurement (default 2; env BENCH_ENGINE_SECONDS)
   --no-nginx            skip (b)
+  --no-unblocker        skip (u)
   --no-install          do not try to install nginx when it is missing
   --write-docs          write the tables into docs/performance.md ("Latest run")
   --write-baseline      also write them as the "Baseline" section of docs/performance.md
   --out FILE            result file (default bench/results/latest.json)
-  --time-limit S        abort the whole run after S seconds (default 900)`;
+  --time-limit S        abort the whole run after S seconds (default 1200)`;
 
 function parseOptions() {
   let values;
@@ -72,6 +79,7 @@ function parseOptions() {
         'ttfb-requests': { type: 'string' },
         'engine-seconds': { type: 'string' },
         'no-nginx': { type: 'boolean', default: false },
+        'no-unblocker': { type: 'boolean', default: false },
         'no-install': { type: 'boolean', default: false },
         'write-docs': { type: 'boolean', default: false },
         'write-baseline': { type: 'boolean', default: false },
@@ -99,28 +107,29 @@ function parseOptions() {
     }
     return n;
   };
-  const pages = (values.pages ?? (quick ? 'article' : 'article,real')).split(',').map((p) => p.trim()).filter(Boolean);
+  const pages = (values.pages ?? (quick ? 'tiny,dense,bbc' : PAGE_KEYS.join(','))).split(',').map((p) => p.trim()).filter(Boolean);
   for (const p of pages) {
-    if (p !== 'article' && p !== 'real') {
-      console.error(`unknown page ${JSON.stringify(p)}: expected article and/or real`);
+    if (!PAGE_KEYS.includes(p)) {
+      console.error(`unknown page ${JSON.stringify(p)}: expected some of ${PAGE_KEYS.join(',')}`);
       process.exit(2);
     }
   }
   return {
     quick,
-    duration: pick(values.duration, 'BENCH_DURATION', 8, 3),
-    warmup: pick(values.warmup, 'BENCH_WARMUP', 2, 1),
+    duration: pick(values.duration, 'BENCH_DURATION', 5, 1.5),
+    warmup: pick(values.warmup, 'BENCH_WARMUP', 1, 0.5),
     connections: Math.max(1, Math.round(pick(values.connections, 'BENCH_CONNECTIONS', 20, 20))),
     rounds: Math.max(1, Math.round(pick(values.rounds, 'BENCH_ROUNDS', 3, 2))),
     pages,
     ttfbRequests: Math.max(3, Math.round(pick(values['ttfb-requests'], 'BENCH_TTFB_REQUESTS', 50, 10))),
     engineSeconds: pick(values['engine-seconds'], 'BENCH_ENGINE_SECONDS', 2, 0.5),
     nginx: !values['no-nginx'],
+    unblocker: !values['no-unblocker'],
     install: !values['no-install'],
     writeDocs: values['write-docs']! || values['write-baseline']!,
     writeBaseline: values['write-baseline']!,
     out: path.resolve(values.out ?? path.join(BENCH, 'results', 'latest.json')),
-    timeLimit: pick(values['time-limit'], 'BENCH_TIME_LIMIT', 900, 900),
+    timeLimit: pick(values['time-limit'], 'BENCH_TIME_LIMIT', 1200, 1200),
   };
 }
 
@@ -265,26 +274,73 @@ interface Server {
   base: string;
   /** Host header to send (the direct origin needs the origin's). */
   host?: string;
+  /** URL and Host header for one page (pages of a second site are reached by Host, or by URL for node-unblocker). */
+  target(page: PageInfo): { url: string; host?: string };
   pids(): number[];
   /** Bytes of access log written so far (stdout for Node servers, the log file for nginx). */
   logBytes(): number;
   stop(): Promise<void>;
 }
 
+interface PageInfo {
+  path: string;
+  bytes: number;
+  /** The origin host serving the page when it is not www.epochtimes.com. */
+  host?: string;
+  [k: string]: unknown;
+}
+
+/** How a mirror-style server (passthrough, nginx, edgemirror) is asked for a page: its path, and the second site's Host. */
+function mirrorTarget(base: string) {
+  return (page: PageInfo) => ({ url: base + page.path, host: page.host ? BBC_MIRROR_HOST : undefined });
+}
+
 async function startOrigin(): Promise<Server & { info: Record<string, unknown>; pid: number }> {
   const s = await startNode('origin', path.join(BENCH, 'origin.ts'), [], jsonReady);
-  return { key: 'direct', label: 'direct to origin', base: `http://127.0.0.1:${s.port}`, host: ORIGIN_HOST, pids: () => [s.child.pid!], logBytes: s.stdoutBytes, stop: () => stopChild(s.child), info: s.info, pid: s.child.pid! };
+  const base = `http://127.0.0.1:${s.port}`;
+  return {
+    key: 'direct',
+    label: 'direct to origin',
+    base,
+    host: ORIGIN_HOST,
+    target: (page) => ({ url: base + page.path, host: page.host ?? ORIGIN_HOST }),
+    pids: () => [s.child.pid!],
+    logBytes: s.stdoutBytes,
+    stop: () => stopChild(s.child),
+    info: s.info,
+    pid: s.child.pid!,
+  };
 }
 
-async function startPassthrough(originBase: string): Promise<Server> {
-  const s = await startNode('passthrough', path.join(BENCH, 'passthrough.ts'), ['--upstream', originBase], jsonReady);
-  return { key: 'a', label: SERVER_LABELS.a, base: `http://127.0.0.1:${s.port}`, pids: () => [s.child.pid!], logBytes: s.stdoutBytes, stop: () => stopChild(s.child) };
+async function startPassthrough(originBase: string, bbcHost: string): Promise<Server> {
+  const s = await startNode('passthrough', path.join(BENCH, 'passthrough.ts'), ['--upstream', originBase, '--route', `${BBC_MIRROR_HOST}=${bbcHost}`], jsonReady);
+  const base = `http://127.0.0.1:${s.port}`;
+  return { key: 'a', label: SERVER_LABELS.a, base, target: mirrorTarget(base), pids: () => [s.child.pid!], logBytes: s.stdoutBytes, stop: () => stopChild(s.child) };
 }
 
-/** The shipping config (config/default.json) with both origins' upstream pointed at the bench origin. */
-function edgemirrorConfig(originBase: string, cacheEnabled: boolean): string {
+async function startUnblocker(originBase: string): Promise<Server> {
+  const s = await startNode('node-unblocker', path.join(BENCH, 'unblocker.ts'), ['--upstream', originBase], jsonReady);
+  const base = `http://127.0.0.1:${s.port}`;
+  return {
+    key: 'u',
+    label: SERVER_LABELS.u,
+    base,
+    target: (page) => ({ url: `${base}/proxy/http://${page.host ?? ORIGIN_HOST}${page.path}` }),
+    pids: () => [s.child.pid!],
+    logBytes: s.stdoutBytes,
+    stop: () => stopChild(s.child),
+  };
+}
+
+/**
+ * The shipping config (config/default.json) with both origins' upstream pointed at the bench origin, plus
+ * a second site for the real BBC page (same settings, the manifest's origins, reached by BBC_MIRROR_HOST).
+ */
+function edgemirrorConfig(originBase: string, cacheEnabled: boolean, bbcOrigins: { url: string; mount: string; aliases?: string[] }[]): string {
   const config = JSON.parse(fs.readFileSync(path.join(ROOT, 'config', 'default.json'), 'utf8'));
   delete config.$schema;
+  const first = config.sites[0];
+  config.sites.unshift({ ...first, name: 'bbc', hosts: [BBC_MIRROR_HOST], origins: bbcOrigins.map((o) => ({ ...o })), links: { external: 'keep' }, remove: [] });
   for (const site of config.sites) for (const origin of site.origins) origin.upstream = originBase;
   config.cache = { ...(config.cache ?? {}), enabled: cacheEnabled };
   const file = path.join(tmp, `edgemirror-cache-${cacheEnabled ? 'on' : 'off'}.json`);
@@ -292,13 +348,14 @@ function edgemirrorConfig(originBase: string, cacheEnabled: boolean): string {
   return file;
 }
 
-async function startEdgemirror(originBase: string, key: 'c' | 'd'): Promise<Server> {
-  const config = edgemirrorConfig(originBase, key === 'd');
+async function startEdgemirror(originBase: string, key: 'c' | 'd', bbcOrigins: { url: string; mount: string; aliases?: string[] }[]): Promise<Server> {
+  const config = edgemirrorConfig(originBase, key === 'd', bbcOrigins);
   const s = await startNode(`edgemirror (${key})`, path.join(ROOT, 'src', 'node', 'main.ts'), ['--config', config, '--port', '0', '--host', '127.0.0.1'], (line) => {
     const m = /serving .* on http:\/\/[^\s:]+:(\d+)/.exec(line);
     return m ? { port: Number(m[1]) } : null;
   });
-  return { key, label: SERVER_LABELS[key], base: `http://127.0.0.1:${s.port}`, pids: () => [s.child.pid!], logBytes: s.stdoutBytes, stop: () => stopChild(s.child) };
+  const base = `http://127.0.0.1:${s.port}`;
+  return { key, label: SERVER_LABELS[key], base, target: mirrorTarget(base), pids: () => [s.child.pid!], logBytes: s.stdoutBytes, stop: () => stopChild(s.child) };
 }
 
 function findExecutable(name: string, extra: string[]): string | null {
@@ -384,7 +441,7 @@ async function waitForPort(port: number, ms: number): Promise<void> {
   }
 }
 
-async function startNginx(bin: string, originPort: number): Promise<Server> {
+async function startNginx(bin: string, originPort: number, bbcHost: string): Promise<Server> {
   const prefix = path.join(tmp, 'nginx');
   fs.mkdirSync(prefix, { recursive: true });
   // nginx started as root runs its workers as nobody: they must reach the temp directories.
@@ -434,6 +491,28 @@ http {
       sub_filter 'https://i.epochtimes.com' '/_i';
       sub_filter '//i.epochtimes.com' '/_i';
       sub_filter_once off;
+      sub_filter_types text/html application/javascript;
+    }
+  }
+  # The second site (the real BBC page), chosen by Host like edgemirror's: its origins' literal prefixes.
+  server {
+    listen 127.0.0.1:${port};
+    server_name ${BBC_MIRROR_HOST};
+    location / {
+      proxy_pass http://bench_origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host ${bbcHost};
+      proxy_set_header Accept-Encoding "";
+      proxy_buffer_size 32k;
+      proxy_buffers 16 32k;
+      proxy_busy_buffers_size 64k;
+      proxy_max_temp_file_size 0;
+      sub_filter 'https://www.bbc.com' '';
+      sub_filter 'https://www.bbc.co.uk' '/_uk';
+      sub_filter 'https://static.files.bbci.co.uk' '/_sf';
+      sub_filter 'https://ichef.bbci.co.uk' '/_ichef';
+      sub_filter_once off;
       sub_filter_types text/html;
     }
   }
@@ -457,6 +536,7 @@ http {
     key: 'b',
     label: SERVER_LABELS.b,
     base: `http://127.0.0.1:${port}`,
+    target: mirrorTarget(`http://127.0.0.1:${port}`),
     pids,
     logBytes: () => {
       try {
@@ -524,7 +604,7 @@ function fetchTimed(url: string, { agent, host, keep = false, timeoutMs = 30_000
 
 interface PageUnderLoad {
   key: string;
-  path: string;
+  info: PageInfo;
 }
 
 /** The long-lived load generator process (bench/load.ts). */
@@ -572,7 +652,8 @@ class LoadClient {
 }
 
 async function loadPhase(client: LoadClient, server: Server, page: PageUnderLoad, round: number, origin: { pid: number }): Promise<PhaseRecord> {
-  const request: LoadRequest = { url: server.base + page.path, connections: opts.connections, duration: opts.duration, warmup: opts.warmup, timeout: 30 };
+  const t = server.target(page.info);
+  const request: LoadRequest = { url: t.url, headers: t.host ? { host: t.host } : undefined, connections: opts.connections, duration: opts.duration, warmup: opts.warmup, timeout: 30 };
   client.send({ type: 'job', request });
   await client.next('warm', (opts.warmup + 60) * 1000);
 
@@ -616,14 +697,16 @@ async function loadPhase(client: LoadClient, server: Server, page: PageUnderLoad
 // ── sanity: what each server actually returns ──
 
 const ORIGIN_URL_RE = /(?:https?:)?(?:\\?\/){2}(?:www\.|i\.)?epochtimes\.com/gi;
+const BBC_URL_RE = /(?:https?:)?(?:\\?\/){2}(?:www\.bbc\.com|www\.bbc\.co\.uk|static\.files\.bbci\.co\.uk|ichef\.bbci\.co\.uk)/gi;
 
-async function checkOutputs(servers: Server[], pages: Record<string, { path: string; bytes: number }>): Promise<Record<string, unknown>[]> {
+async function checkOutputs(servers: Server[], pages: Record<string, PageInfo>): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
-  for (const [key, page] of Object.entries(pages)) {
-    if (key !== 'article' && key !== 'real') continue;
+  for (const key of opts.pages) {
+    const page = pages[key]!;
     for (const s of servers) {
-      const first = await fetchTimed(s.base + page.path, { host: s.host, keep: true });
-      const second = s.key === 'd' ? await fetchTimed(s.base + page.path, { host: s.host, keep: true }) : first;
+      const t = s.target(page);
+      const first = await fetchTimed(t.url, { host: t.host, keep: true });
+      const second = s.key === 'd' ? await fetchTimed(t.url, { host: t.host, keep: true }) : first;
       const text = second.body!.toString('utf8');
       const row = {
         page: key,
@@ -631,11 +714,11 @@ async function checkOutputs(servers: Server[], pages: Record<string, { path: str
         status: second.status,
         bytes: second.bytes,
         xCache: second.headers['x-cache'] ?? null,
-        originUrlsLeft: (text.match(ORIGIN_URL_RE) ?? []).length,
+        originUrlsLeft: (text.match(page.host ? BBC_URL_RE : ORIGIN_URL_RE) ?? []).length,
         mirrorNav: text.includes('class="mirror-nav"'),
       };
       out.push(row);
-      if (row.status !== 200) throw new Error(`${s.label} answered ${row.status} for ${page.path}`);
+      if (row.status !== 200) throw new Error(`${s.label} answered ${row.status} for ${t.url}`);
       if (s.key === 'd' && row.xCache !== 'HIT') throw new Error(`${s.label}: second request was x-cache ${String(row.xCache)}, expected HIT`);
     }
   }
@@ -730,12 +813,17 @@ function targets(summary: BenchResults['load']['summary'], ttfb: TtfbRecord[], b
   };
   const max = (name: string, measured: number | null, goal: number, unit: string, missing: string): TargetRecord => {
     if (measured === null || !Number.isFinite(measured)) return { name, measured: null, goal, unit, kind: 'max', met: null, detail: `not measured (${missing})` };
-    const met = measured < goal;
-    return { name, measured, goal, unit, kind: 'max', met, detail: met ? `met (${(goal - measured).toFixed(2)}${unit} to spare)` : `**not met**: ${(measured - goal).toFixed(2)}${unit} over` };
+    const met = measured <= goal;
+    const detail = unit === '×' ? (met ? 'met' : `**not met**: needs ${(measured / goal).toFixed(2)}× less`) : met ? `met (${(goal - measured).toFixed(2)}${unit} to spare)` : `**not met**: ${(measured - goal).toFixed(2)}${unit} over`;
+    return { name, measured, goal, unit, kind: 'max', met, detail };
   };
+  const cpuRatio = (x: { cpuMsPerReq: number } | undefined, y: { cpuMsPerReq: number } | undefined) => (x && y ? x.cpuMsPerReq / y.cpuMsPerReq : null);
   for (const page of Object.keys(summary)) {
     const s = summary[page]!;
-    const title = page === 'article' ? 'synthetic article' : 'real article';
+    const title = PAGE_TITLES[page] ?? page;
+    out.push(max(`uncached CPU/req ÷ (u) node-unblocker's, ${title}`, cpuRatio(s.c, s.u), 1 / 3, '×', '(u) or (c) missing'));
+    if (page === 'dense') out.push(max(`uncached CPU/req ÷ (a) passthrough's, ${title}`, cpuRatio(s.c, s.a), 4, '×', '(a) or (c) missing'));
+    if (page === 'tiny') out.push(max(`uncached CPU/req ÷ (a) passthrough's (fixed cost per request), ${title}`, cpuRatio(s.c, s.a), 1.5, '×', '(a) or (c) missing'));
     out.push({
       ...min(`cache hit req/s ÷ (a) passthrough, ${title}`, s.d && s.a ? s.d.reqPerSec / s.a.reqPerSec : null, 0.9, '×', '(a) or (d) missing'),
       byCpu: s.d && s.a ? s.a.cpuMsPerReq / s.d.cpuMsPerReq : null,
@@ -783,32 +871,42 @@ async function main(): Promise<void> {
   log(`settings: ${opts.connections} connections, ${opts.warmup} s warm-up + ${opts.duration} s per phase, ${opts.rounds} rounds, pages ${opts.pages.join(', ')}; load average ${loadAvgStart.join(' ')}`);
   const nginxBin = opts.nginx ? ensureNginx() : null;
   if (!opts.nginx) notes.push('(b) skipped: --no-nginx.');
+  if (!opts.unblocker) notes.push('(u) skipped: --no-unblocker.');
   const nginxInfo = nginxBin ? nginxVersion(nginxBin) : { version: null, modules: '' };
   for (const n of notes) log(n);
 
   const origin = await startOrigin();
-  const pages = origin.info.pages as BenchResults['pages'];
-  log(`origin on ${origin.base}: article ${pages.article!.bytes} B, real article ${pages.real!.path} ${pages.real!.bytes} B, big ${pages.big!.bytes} B`);
+  const pages = origin.info.pages as Record<string, PageInfo>;
+  log(`origin on ${origin.base}: ${Object.entries(pages).map(([k, p]) => `${k} ${p.bytes} B`).join(', ')}; link-dense article: ${String(pages.dense!.originUrls)} origin URLs`);
+  const bbc = pages.bbc as PageInfo & { host: string; origins: { url: string; mount: string; aliases?: string[] }[] };
 
-  const servers: Server[] = [await startPassthrough(origin.base)];
+  const servers: Server[] = [await startPassthrough(origin.base, bbc.host)];
   if (nginxBin) {
     try {
-      servers.push(await startNginx(nginxBin, Number(new URL(origin.base).port)));
+      servers.push(await startNginx(nginxBin, Number(new URL(origin.base).port), bbc.host));
     } catch (err) {
       notes.push(`(b) skipped: nginx did not start (${(err as Error).message.split('\n')[0]}).`);
       log(notes.at(-1)!);
     }
   }
-  servers.push(await startEdgemirror(origin.base, 'c'), await startEdgemirror(origin.base, 'd'));
+  if (opts.unblocker) {
+    try {
+      servers.push(await startUnblocker(origin.base));
+    } catch (err) {
+      notes.push(`(u) skipped: node-unblocker did not start (${(err as Error).message.split('\n')[0]}); \`npm ci\` installs it.`);
+      log(notes.at(-1)!);
+    }
+  }
+  servers.push(await startEdgemirror(origin.base, 'c', bbc.origins), await startEdgemirror(origin.base, 'd', bbc.origins));
   const byKey = (k: ServerKey) => servers.find((s) => s.key === k);
   for (const s of servers) log(`${s.label} on ${s.base} (pids ${s.pids().join(', ')})`);
 
   const outputs = await checkOutputs([origin, ...servers], pages);
   for (const o of outputs) log(`output ${String(o.page).padEnd(7)} ${String(o.server).padEnd(6)} ${o.status} ${o.bytes} B, ${o.originUrlsLeft} origin URLs left${o.xCache ? `, x-cache ${o.xCache}` : ''}`);
 
-  // (a)(b)(c)(d) alternating; the order reverses every round so no server always follows the same one.
+  // (a)(b)(u)(c)(d) alternating; the order reverses every round so no server always follows the same one.
   const phases: PhaseRecord[] = [];
-  const loadPages = opts.pages.map((key) => ({ key, path: pages[key]!.path }));
+  const loadPages = opts.pages.map((key) => ({ key, info: pages[key]! }));
   const client = new LoadClient();
   for (let round = 1; round <= opts.rounds; round++) {
     const order = round % 2 === 1 ? servers : [...servers].reverse();
@@ -825,8 +923,8 @@ async function main(): Promise<void> {
   // The 100 MiB page: fresh processes (so earlier load does not hide the growth), warmed by one article request.
   const big: BigRecord[] = [];
   big.push(await streamBig(origin, false));
-  const fresh: Server[] = [await startPassthrough(origin.base), await startEdgemirror(origin.base, 'c')];
-  if (!opts.quick) fresh.push(await startEdgemirror(origin.base, 'd'));
+  const fresh: Server[] = [await startPassthrough(origin.base, bbc.host), await startEdgemirror(origin.base, 'c', bbc.origins)];
+  if (!opts.quick) fresh.push(await startEdgemirror(origin.base, 'd', bbc.origins));
   for (const s of fresh) await fetchTimed(s.base + ARTICLE_PATH);
   big.push(await streamBig(fresh[0]!, true));
   const nginx = byKey('b');
@@ -850,8 +948,9 @@ async function main(): Promise<void> {
     notes.push(`The load generator was CPU-bound (> 90% of a core) in ${clientBusy.length} of ${phases.length} phases (${[...new Set(clientBusy.map((p) => `(${p.server}) ${p.page}`))].join(', ')}): those req/s are a floor set by the client, not the server's ceiling.`);
   }
   const logPerReq = (k: ServerKey) => median(phases.filter((p) => p.server === k).map((p) => p.logBytesPerReq));
-  const logged = (['a', 'b', 'c', 'd'] as const).filter((k) => phases.some((p) => p.server === k)).map((k) => `(${k}) ${Math.round(logPerReq(k))} B`);
-  notes.push(`Access log bytes per request: ${logged.join(', ')} (edgemirror as configured by default, to stdout, which the harness drains; nginx to a file; the passthrough logs nothing).`);
+  const logged = SERVER_KEYS.filter((k) => phases.some((p) => p.server === k)).map((k) => `(${k}) ${Math.round(logPerReq(k))} B`);
+  notes.push(`Access log bytes per request: ${logged.join(', ')} (edgemirror as configured by default, to stdout, which the harness drains; nginx to a file; the passthrough and node-unblocker log nothing).`);
+  if (servers.some((s) => s.key === 'u')) notes.push('(u) is asked for `/proxy/http://<origin host><path>` (its own URL scheme) and rewrites every absolute URL to `/proxy/…` form, so its output keeps the origin host names: the "origin URLs left" check does not apply to it. It sends no access log and does no caching.');
   const errors = phases.filter((p) => p.load.errors + p.load.timeouts + p.load.non2xx > 0);
   if (errors.length) notes.push(`${errors.length} phases saw errors, timeouts or non-2xx answers (see load.phases in the result file).`);
 
@@ -860,7 +959,7 @@ async function main(): Promise<void> {
     date: new Date(startedAt).toISOString(),
     runSeconds: (Date.now() - startedAt) / 1000,
     machine: { ...machineInfo(), ...gitInfo() },
-    settings: { quick: opts.quick, duration: opts.duration, warmup: opts.warmup, connections: opts.connections, rounds: opts.rounds, pages: opts.pages, ttfbRequests: opts.ttfbRequests, engineSeconds: opts.engineSeconds },
+    settings: { quick: opts.quick, duration: opts.duration, warmup: opts.warmup, connections: opts.connections, rounds: opts.rounds, pages: opts.pages, ttfbRequests: opts.ttfbRequests, engineSeconds: opts.engineSeconds, unblocker: opts.unblocker },
     nginx: { version: nginxInfo.version, note: nginxBin ? 'master + 1 worker; RSS and CPU summed over both' : notes.find((n) => n.startsWith('(b)')) ?? 'skipped' },
     notes,
     pages,

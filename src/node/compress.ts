@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import zlib from 'node:zlib';
+import { withHeaders } from '../proxy/response-headers.ts';
 import { readableToWeb } from './node-streams.ts';
 
 /**
@@ -9,7 +10,7 @@ import { readableToWeb } from './node-streams.ts';
  */
 const COMPRESSIBLE = /^(text\/|application\/(javascript|json|xml|xhtml\+xml|rss\+xml|atom\+xml|rdf\+xml|ld\+json|manifest\+json|x-javascript)|image\/svg\+xml)/i;
 
-export function chooseEncoding(acceptEncoding: string | null): 'br' | 'gzip' | 'deflate' | null {
+export function chooseEncoding(acceptEncoding: string | null): Encoding | null {
   if (!acceptEncoding) return null;
   const q = new Map<string, number>();
   for (const part of acceptEncoding.toLowerCase().split(',')) {
@@ -17,7 +18,7 @@ export function chooseEncoding(acceptEncoding: string | null): 'br' | 'gzip' | '
     const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
     q.set(name.trim(), qParam ? Number(qParam.slice(2)) || 0 : 1);
   }
-  let best: 'br' | 'gzip' | 'deflate' | null = null;
+  let best: Encoding | null = null;
   let bestQ = 0;
   for (const name of ['br', 'gzip', 'deflate'] as const) {
     const value = q.get(name) ?? q.get('*') ?? 0;
@@ -29,13 +30,36 @@ export function chooseEncoding(acceptEncoding: string | null): 'br' | 'gzip' | '
   return best;
 }
 
-function createEncoder(encoding: 'br' | 'gzip' | 'deflate'): zlib.BrotliCompress | zlib.Gzip | zlib.Deflate {
-  if (encoding === 'br') return zlib.createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } });
-  if (encoding === 'gzip') return zlib.createGzip({ level: 5 });
-  return zlib.createDeflate({ level: 5 });
+const BROTLI_OPTIONS = { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } };
+const ZLIB_OPTIONS = { level: 5 };
+
+function createEncoder(encoding: Encoding): zlib.BrotliCompress | zlib.Gzip | zlib.Deflate {
+  if (encoding === 'br') return zlib.createBrotliCompress(BROTLI_OPTIONS);
+  if (encoding === 'gzip') return zlib.createGzip(ZLIB_OPTIONS);
+  return zlib.createDeflate(ZLIB_OPTIONS);
 }
 
-export function compressResponse(request: Request, response: Response): Response {
+/**
+ * One-shot compression of a whole (small) body: several times cheaper in CPU than setting up an encoder
+ * stream, flushing it and reading its output through a Web stream (~0.03 vs ~0.17 ms for a 400-byte script).
+ */
+export function compressBytes(encoding: Encoding, body: Uint8Array): Uint8Array {
+  if (encoding === 'br') return zlib.brotliCompressSync(body, BROTLI_OPTIONS);
+  if (encoding === 'gzip') return zlib.gzipSync(body, ZLIB_OPTIONS);
+  return zlib.deflateSync(body, ZLIB_OPTIONS);
+}
+
+type Encoding = 'br' | 'gzip' | 'deflate';
+
+/** Smaller bodies are not worth compressing. */
+export const MIN_COMPRESS_BYTES = 1024;
+
+/**
+ * Whether a response may be compressed for this request: null when not (no body, HEAD, a range, already
+ * encoded, not a text type, declared smaller than MIN_COMPRESS_BYTES, no-transform); otherwise the
+ * encoding to use (null when the client accepts none) and the header changes that go with it.
+ */
+export function compressionPlan(request: Request, response: Response): { encoding: Encoding | null; headers: (compressed: boolean) => Record<string, string | null> } | null {
   const type = response.headers.get('content-type');
   const length = response.headers.get('content-length');
   if (
@@ -45,23 +69,33 @@ export function compressResponse(request: Request, response: Response): Response
     response.headers.has('content-encoding') ||
     !type ||
     !COMPRESSIBLE.test(type) ||
-    (length !== null && Number(length) < 1024) ||
+    (length !== null && Number(length) < MIN_COMPRESS_BYTES) ||
     /(^|,)\s*no-transform\s*(,|$)/i.test(response.headers.get('cache-control') ?? '')
   ) {
-    return response;
+    return null;
   }
-  const headers = new Headers(response.headers);
-  const vary = headers.get('vary');
-  if (vary !== '*' && !/(^|,)\s*accept-encoding\s*(,|$)/i.test(vary ?? '')) headers.set('vary', vary ? `${vary}, Accept-Encoding` : 'Accept-Encoding');
+  const vary = response.headers.get('vary');
+  const varyEdit: Record<string, string> = vary !== '*' && !/(^|,)\s*accept-encoding\s*(,|$)/i.test(vary ?? '') ? { vary: vary ? `${vary}, Accept-Encoding` : 'Accept-Encoding' } : {};
   const encoding = chooseEncoding(request.headers.get('accept-encoding'));
-  if (!encoding) return new Response(response.body, { status: response.status, headers });
-  headers.set('content-encoding', encoding);
-  headers.delete('content-length');
-  const etag = headers.get('etag');
-  if (etag && !etag.startsWith('W/')) headers.set('etag', `W/${etag}`);
+  const etag = response.headers.get('etag');
+  return {
+    encoding,
+    headers: (compressed) =>
+      compressed && encoding
+        ? { ...varyEdit, 'content-encoding': encoding, 'content-length': null, ...(etag && !etag.startsWith('W/') ? { etag: `W/${etag}` } : {}) }
+        : varyEdit,
+  };
+}
 
-  const encoder = createEncoder(encoding);
-  const reader = response.body.getReader();
+export function compressResponse(request: Request, response: Response): Response {
+  const plan = compressionPlan(request, response);
+  if (!plan) return response;
+  // Headers are edited in place (copied only when immutable): a copy per request shows in the CPU profile.
+  const edited = withHeaders(response, plan.headers(plan.encoding !== null));
+  if (!plan.encoding) return edited;
+
+  const encoder = createEncoder(plan.encoding);
+  const reader = edited.body!.getReader();
   (async () => {
     for (;;) {
       const { done, value } = await reader.read();
@@ -72,5 +106,5 @@ export function compressResponse(request: Request, response: Response): Response
     encoder.end();
   })().catch((err) => encoder.destroy(err));
   encoder.on('close', () => void reader.cancel().catch(() => {}));
-  return new Response(readableToWeb(encoder), { status: response.status, headers });
+  return new Response(readableToWeb(encoder), { status: edited.status, statusText: edited.statusText, headers: edited.headers });
 }
