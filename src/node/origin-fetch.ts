@@ -68,10 +68,11 @@ export function createNodeOriginFetch(options: NodeOriginFetchOptions = {}): Ori
     const encoding = out.get('content-encoding')?.trim().toLowerCase();
     const decoder = encoding ? DECODERS[encoding] : undefined;
     if (decoder && res.statusCode !== 206) {
+      const raw = body;
       const decoded = decoder();
-      body.on('error', (err) => decoded.destroy(err));
-      decoded.on('close', () => body.destroy());
-      body = body.pipe(decoded);
+      raw.on('error', (err) => decoded.destroy(err));
+      decoded.on('close', () => raw.destroy());
+      raw.pipe(decoded);
       // A compression bomb (a few KB that expand to gigabytes) fails visibly past the cap.
       const limit = options.maxDecodedBytes ?? 64 * 1024 * 1024;
       let expanded = 0;
