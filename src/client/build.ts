@@ -23,9 +23,9 @@ export async function bundleShim(): Promise<string> {
     legalComments: 'none',
     charset: 'utf8',
     // An IIFE needs no "use strict" prologue to behave (the bundle has no sloppy-mode code).
-    tsconfigRaw: { compilerOptions: { alwaysStrict: false } },
+    tsconfigRaw: { compilerOptions: { alwaysStrict: false, useDefineForClassFields: false } },
     // Names private to the bundle (never DOM or JSON names) are shortened: the shim has a size budget.
-    mangleProps: /^(textPattern|byHost|mounted|matchAbsolute|mountBase|connectTo|rewriteText|toMirror|toOrigin|mirrorOrigin|canonical|linkAction|mirrorUrlToOrigin|origins|mount|aliases|upstream|tags|attr|kind|rest|root|site|path|links|rules|external|prefix|action)$/,
+    mangleProps: /^(textPattern|escapedBases|collides|spellings|htmlCharAt|byHost|mounted|matchAbsolute|mountBase|connectTo|rewriteText|toMirror|toOrigin|mirrorOrigin|canonical|linkAction|mirrorUrlToOrigin|origins|mount|aliases|upstream|tags|attr|kind|rest|root|site|path|links|rules|external|prefix|action)$/,
   });
   return result.outputFiles[0]!.text.trimEnd();
 }

@@ -1,4 +1,5 @@
 import type { LinkAction, OriginConfig, SiteConfig } from '../config/types.ts';
+import { URL_SPELLINGS } from './url-spellings.ts';
 
 /**
  * The one place that knows how origin URLs and mirror URLs correspond, for one site.
@@ -41,6 +42,27 @@ export interface DocContext {
 export type UrlSyntax = 'url' | 'html' | 'css' | 'html-css';
 
 /**
+ * Reads absolute URLs spelled in unusual ways (see ./url-spellings.ts, which the server uses). Without
+ * it a SiteMapperCore matches only the plain spelling, and root-relative detection takes values as
+ * written: what the client shim needs, after the browser's own URL parser has read the value.
+ */
+export interface UrlSpellings {
+  /** The character at raw index `i` of an attribute value as the HTML tokenizer decodes it. */
+  htmlCharAt(raw: string, i: number): number;
+  /**
+   * The origin an absolute or protocol-relative URL names, read as the URL parser does, and the rest
+   * as written. `plain` answers a lower-cased plain authority (undefined: no origin), or null when the
+   * authority needs the URL parser.
+   */
+  match(
+    url: string,
+    syntax: UrlSyntax,
+    byHost: ReadonlyMap<string, MappedOrigin>,
+    plain: (authority: string, scheme: string | null) => MappedOrigin | undefined | null,
+  ): { origin: MappedOrigin; rest: string } | null;
+}
+
+/**
  * Root-origin paths that would collide with a mount (or with this prefix itself) are spelled
  * `/_root` + path on the mirror, so that origin → mirror is a bijection (see docs/configuration.md).
  */
@@ -54,115 +76,6 @@ const TRIM = /^[\x01-\x20]+|[\x01-\x20]+$/g;
 const TAB_OR_NEWLINE = /[\t\n\r]/g;
 /** An authority the lookup table can answer as is: no userinfo, escapes, trailing dot or odd port. */
 const PLAIN_AUTHORITY = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::[1-9][0-9]*)?$/;
-
-/** Named character references that spell URL punctuation (the rest never occur in a scheme or host). */
-const NAMED_REFS: Record<string, number> = {
-  colon: 58, sol: 47, bsol: 92, period: 46, quest: 63, num: 35, commat: 64, Tab: 9, NewLine: 10, amp: 38,
-  percnt: 37, lowbar: 95, semi: 59, equals: 61, plus: 43, comma: 44, excl: 33, dollar: 36, hyphen: 0x2010,
-};
-
-/** Where the last read*() call stopped in the raw string. */
-let readEnd = 0;
-
-function isHex(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
-}
-
-function validCodePoint(n: number): number {
-  return n === 0 || n > 0x10ffff || (n >= 0xd800 && n <= 0xdfff) ? 0xfffd : n;
-}
-
-/** One character of a raw string. */
-function readPlain(raw: string, i: number): number {
-  const c = raw.codePointAt(i)!;
-  readEnd = i + (c > 0xffff ? 2 : 1);
-  return c;
-}
-
-/** One character of an attribute value as the HTML tokenizer decodes it (the references above, numeric ones, `&amp`). */
-function readHtml(raw: string, i: number): number {
-  const c = raw.charCodeAt(i);
-  if (c !== 38 /* & */) return readPlain(raw, i);
-  let j = i + 1;
-  if (raw.charCodeAt(j) === 35 /* # */) {
-    j++;
-    const hex = raw.charCodeAt(j) === 120 || raw.charCodeAt(j) === 88;
-    if (hex) j++;
-    const start = j;
-    let n = 0;
-    while (j < raw.length && j - start < 8) {
-      const d = raw.charCodeAt(j);
-      if (hex ? !isHex(d) : d < 48 || d > 57) break;
-      n = n * (hex ? 16 : 10) + parseInt(raw[j]!, 16);
-      j++;
-    }
-    if (j === start) return readPlain(raw, i);
-    while (j < raw.length && (hex ? isHex(raw.charCodeAt(j)) : raw.charCodeAt(j) >= 48 && raw.charCodeAt(j) <= 57)) {
-      n = 0x110000; // more digits than any code point has
-      j++;
-    }
-    if (raw.charCodeAt(j) === 59) j++;
-    readEnd = j;
-    return validCodePoint(n);
-  }
-  const m = /^[a-zA-Z]{2,8};?/.exec(raw.slice(j, j + 9));
-  if (m) {
-    const semi = m[0].endsWith(';');
-    const name = semi ? m[0].slice(0, -1) : m[0];
-    const code = semi ? NAMED_REFS[name] : name.startsWith('amp') ? 38 : undefined;
-    if (code !== undefined) {
-      readEnd = j + (semi ? m[0].length : 3);
-      return code;
-    }
-  }
-  return readPlain(raw, i);
-}
-
-/** One character of CSS source as its tokenizer decodes escapes, over a lower layer (`readPlain` or `readHtml`). */
-function cssReader(lower: (raw: string, i: number) => number): (raw: string, i: number) => number {
-  return (raw, i) => {
-    const c = lower(raw, i);
-    if (c !== 92 /* \ */ || readEnd >= raw.length) return c;
-    const afterSlash = readEnd;
-    const d = lower(raw, afterSlash);
-    if (d === 10 || d === 12 || d === 13) {
-      readEnd = afterSlash; // not an escape: a literal backslash
-      return c;
-    }
-    if (!isHex(d)) return d;
-    let n = 0;
-    let j = afterSlash;
-    for (let k = 0; k < 6 && j < raw.length; k++) {
-      const h = lower(raw, j);
-      if (!isHex(h)) break;
-      n = n * 16 + parseInt(String.fromCharCode(h), 16);
-      j = readEnd;
-    }
-    if (j < raw.length) {
-      const w = lower(raw, j);
-      if (w === 32 || w === 9 || w === 10 || w === 12 || w === 13) j = readEnd;
-    }
-    readEnd = j;
-    return validCodePoint(n);
-  };
-}
-
-const READERS: Record<UrlSyntax, (raw: string, i: number) => number> = {
-  url: readPlain,
-  html: readHtml,
-  css: cssReader(readPlain),
-  'html-css': cssReader(readHtml),
-};
-
-/** ASCII characters a URL the parser could read as absolute cannot start with (after trimming). */
-const NOT_A_START = new Uint8Array(128);
-for (let c = 0; c < 128; c++) {
-  const ch = String.fromCharCode(c);
-  if (/[a-gi-zA-GI-Z0-9.?#_~!$'()*+,;=:-]/.test(ch)) NOT_A_START[c] = 1;
-}
-
-/** Longest authority looked at (a host name is at most 253 characters; userinfo and port add some). */
-const MAX_AUTHORITY = 512;
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -187,7 +100,8 @@ function restPath(path: string, from: number): string {
   return path.charCodeAt(from) === 47 ? path.slice(from) : '/' + path.slice(from);
 }
 
-export class SiteMapper {
+/** The mapping without the spelling reader (see UrlSpellings): what the client shim bundles. */
+export class SiteMapperCore {
   readonly origins: readonly MappedOrigin[];
   readonly root: MappedOrigin;
   private readonly byHost = new Map<string, MappedOrigin>();
@@ -198,7 +112,10 @@ export class SiteMapper {
   /** Path prefixes a root-origin path must not start with on the mirror (see collides). */
   private readonly escapedBases: string[];
 
-  constructor(private readonly site: SiteConfig) {
+  constructor(
+    protected readonly site: SiteConfig,
+    private readonly spellings: UrlSpellings | null = null,
+  ) {
     this.origins = site.origins.map((o: OriginConfig) => {
       const url = new URL(o.url);
       const mapped: MappedOrigin = {
@@ -225,9 +142,8 @@ export class SiteMapper {
 
   /**
    * The mirrored origin an absolute or protocol-relative URL points at, and the rest of it (path,
-   * query, fragment, as written). Any spelling the WHATWG URL parser reads as that host counts:
-   * character references or CSS escapes (per `syntax`), tabs and newlines, backslashes, any number of
-   * slashes, userinfo, a trailing dot, percent-encoded or IDNA-mapped host characters, padded ports.
+   * query, fragment, as written). With the spelling reader, any spelling the WHATWG URL parser reads
+   * as that host counts (see ./url-spellings.ts); without it, only the plain one.
    */
   matchAbsolute(url: string, syntax: UrlSyntax = 'url'): { origin: MappedOrigin; rest: string } | null {
     // Fast path: the plain spelling nearly every origin URL uses.
@@ -248,80 +164,7 @@ export class SiteMapper {
         return null; // a plain other host: the parser would read it the same way
       }
     }
-    return this.matchSpelled(url, syntax);
-  }
-
-  /** matchAbsolute's general case: reads the scheme and authority the way the URL parser does. */
-  private matchSpelled(url: string, syntax: UrlSyntax): { origin: MappedOrigin; rest: string } | null {
-    // Cheap rejection of what cannot start a scheme, slashes, a reference, an escape or a control
-    // character: path-relative URLs ("x.jpg", "2021/a.htm", "?p=2") end here.
-    const first = url.charCodeAt(0);
-    if (first < 128 && NOT_A_START[first] === 1) return null;
-    const read = READERS[syntax];
-    const len = url.length;
-    let i = 0; // raw index of the next character
-    let pos = 0; // raw index of the current character `c`
-    let c = -1;
-    const next = (): void => {
-      // Tab and newlines vanish wherever they are; -1 is the end.
-      while (i < len) {
-        pos = i;
-        c = read(url, i);
-        i = readEnd;
-        if (c !== 9 && c !== 10 && c !== 13) return;
-      }
-      pos = len;
-      c = -1;
-    };
-    next();
-    while (c >= 1 && c <= 32) next(); // leading C0 controls and spaces (a NUL is U+FFFD in HTML)
-    // Scheme: "http:" or "https:" (any case), or none when two slashes follow.
-    let scheme: string | null = null;
-    if ((c | 32) === 104 /* h */) {
-      let name = '';
-      while (c >= 0 && name.length < 6 && ((c >= 65 && c <= 90) || (c >= 97 && c <= 122))) {
-        name += String.fromCharCode(c | 32);
-        next();
-      }
-      if (c !== 58 /* : */ || (name !== 'http' && name !== 'https')) return null;
-      scheme = name + ':';
-      next();
-    }
-    let slashes = 0;
-    while (c === 47 || c === 92) {
-      slashes++;
-      next();
-    }
-    if (!scheme && slashes < 2) return null;
-    let authority = '';
-    while (c >= 0 && c !== 47 && c !== 92 && c !== 63 && c !== 35) {
-      authority += String.fromCodePoint(c);
-      if (authority.length > MAX_AUTHORITY) return null;
-      next();
-    }
-    if (authority === '') return null;
-    const origin = this.lookupAuthority(authority, scheme);
-    if (!origin) return null;
-    if (c === 47 || c === 92) return { origin, rest: '/' + url.slice(i) };
-    return { origin, rest: c < 0 ? '' : url.slice(pos) };
-  }
-
-  /** The mirrored origin an authority (as the URL parser got it) names, or undefined. */
-  private lookupAuthority(authority: string, scheme: string | null): MappedOrigin | undefined {
-    const lower = authority.toLowerCase();
-    if (PLAIN_AUTHORITY.test(lower)) return this.byHost.get(hostKey(lower, scheme));
-    let parsed: URL;
-    try {
-      parsed = new URL(`${scheme ?? 'https:'}//${authority}/`);
-    } catch {
-      return undefined;
-    }
-    // "host." is the same DNS name as "host".
-    const hostname = parsed.hostname.endsWith('.') ? parsed.hostname.slice(0, -1) : parsed.hostname;
-    const port = parsed.port;
-    const found = this.byHost.get(port ? `${hostname}:${port}` : hostname);
-    if (found || scheme || port !== '80') return found;
-    return this.byHost.get(hostname); // protocol-relative on an http page: :80 is the default
+    return this.spellings?.match(url, syntax, this.byHost, (a, sch) => (PLAIN_AUTHORITY.test(a) ? this.byHost.get(hostKey(a, sch)) : null)) ?? null;
   }
 
   /**
@@ -354,7 +197,7 @@ export class SiteMapper {
     let path: string;
     // "/&#x2F;host" is "//host" in an attribute: such spellings are not root-relative.
     let second = url.charCodeAt(1);
-    if (second === 38 && (syntax === 'html' || syntax === 'html-css')) second = readHtml(url, 1);
+    if (second === 38 && this.spellings && (syntax === 'html' || syntax === 'html-css')) second = this.spellings.htmlCharAt(url, 1);
     if (first === 47 /* / */ && second !== 47 && second !== 92) {
       // Root-relative: resolves on the mirror already, except inside a mounted origin's pages and
       // where the path is one the mirror would take for another origin's.
@@ -371,6 +214,51 @@ export class SiteMapper {
       path = hit.origin === this.root && this.collides(restPath) ? ROOT_ESCAPE + restPath : hit.origin.mountBase + restPath;
     }
     return absolute ? doc.mirrorOrigin + path : path;
+  }
+
+  /**
+   * Mirror path (+ query) → origin and origin path. Every mirror path maps somewhere (the root origin
+   * by default). A mount without its slash ("/_i", "/_i?x") is that origin's "/": script text that
+   * names a bare origin host ("https://i.epochtimes.com") becomes "/_i" (see rewriteText).
+   */
+  toOrigin(pathAndQuery: string): { origin: MappedOrigin; path: string } {
+    if (atBoundary(pathAndQuery, ROOT_ESCAPE)) return { origin: this.root, path: restPath(pathAndQuery, ROOT_ESCAPE.length) };
+    for (const o of this.mounted) {
+      if (atBoundary(pathAndQuery, o.mountBase)) return { origin: o, path: restPath(pathAndQuery, o.mountBase.length) };
+    }
+    return { origin: this.root, path: pathAndQuery };
+  }
+
+  /**
+   * Rewrites origin URL prefixes inside script, JSON and feed text (absolute, protocol-relative and
+   * `https:\/\/…`-escaped spellings) to absolute mirror URLs, keeping each spelling's escaping.
+   */
+  rewriteText(text: string, mirrorOrigin: string): string {
+    this.textPattern.lastIndex = 0;
+    if (!this.textPattern.test(text)) return text;
+    this.textPattern.lastIndex = 0;
+    const mirrorHost = mirrorOrigin.slice(mirrorOrigin.indexOf('//'));
+    return text.replace(this.textPattern, (m: string, scheme: string | undefined, slashes: string, host: string, at: number) => {
+      const origin = this.byHost.get(host.toLowerCase())!;
+      let base = origin.mountBase;
+      if (origin === this.root) {
+        // A root-origin path the mirror would take for a mount's: escaped as in toMirror.
+        const after = text.slice(at + m.length, at + m.length + 64);
+        if (this.collides(slashes.length > 2 ? after.replaceAll('\\/', '/') : after)) base = ROOT_ESCAPE;
+      }
+      const replacement = (scheme ? mirrorOrigin : mirrorHost) + base;
+      return slashes.length > 2 ? replacement.replace(/\//g, '\\/') : replacement;
+    });
+  }
+}
+
+/**
+ * The server's mapper: SiteMapperCore with the spelling reader of ./url-spellings.ts, and what only
+ * the server asks (link rules, original URLs), which the client shim does not carry.
+ */
+export class SiteMapper extends SiteMapperCore {
+  constructor(site: SiteConfig) {
+    super(site, URL_SPELLINGS);
   }
 
   /** The original absolute URL a document URL stands for (for link rules and "keep"). */
@@ -401,19 +289,6 @@ export class SiteMapper {
     return { action: 'mirror', canonical };
   }
 
-  /**
-   * Mirror path (+ query) → origin and origin path. Every mirror path maps somewhere (the root origin
-   * by default). A mount without its slash ("/_i", "/_i?x") is that origin's "/": script text that
-   * names a bare origin host ("https://i.epochtimes.com") becomes "/_i" (see rewriteText).
-   */
-  toOrigin(pathAndQuery: string): { origin: MappedOrigin; path: string } {
-    if (atBoundary(pathAndQuery, ROOT_ESCAPE)) return { origin: this.root, path: restPath(pathAndQuery, ROOT_ESCAPE.length) };
-    for (const o of this.mounted) {
-      if (atBoundary(pathAndQuery, o.mountBase)) return { origin: o, path: restPath(pathAndQuery, o.mountBase.length) };
-    }
-    return { origin: this.root, path: pathAndQuery };
-  }
-
   /** A mirror URL (absolute, on `mirrorOrigin`) → the original URL, or null when it is not on the mirror. */
   mirrorUrlToOrigin(url: string, mirrorOrigin: string): string | null {
     if (!url.toLowerCase().startsWith(mirrorOrigin.toLowerCase())) return null;
@@ -421,27 +296,5 @@ export class SiteMapper {
     if (rest !== '' && !rest.startsWith('/') && !rest.startsWith('?') && !rest.startsWith('#')) return null;
     const { origin, path } = this.toOrigin(rest.startsWith('/') ? rest : '/' + rest);
     return origin.url + path;
-  }
-
-  /**
-   * Rewrites origin URL prefixes inside script, JSON and feed text (absolute, protocol-relative and
-   * `https:\/\/…`-escaped spellings) to absolute mirror URLs, keeping each spelling's escaping.
-   */
-  rewriteText(text: string, mirrorOrigin: string): string {
-    this.textPattern.lastIndex = 0;
-    if (!this.textPattern.test(text)) return text;
-    this.textPattern.lastIndex = 0;
-    const mirrorHost = mirrorOrigin.slice(mirrorOrigin.indexOf('//'));
-    return text.replace(this.textPattern, (m: string, scheme: string | undefined, slashes: string, host: string, at: number) => {
-      const origin = this.byHost.get(host.toLowerCase())!;
-      let base = origin.mountBase;
-      if (origin === this.root) {
-        // A root-origin path the mirror would take for a mount's: escaped as in toMirror.
-        const after = text.slice(at + m.length, at + m.length + 64);
-        if (this.collides(slashes.length > 2 ? after.replaceAll('\\/', '/') : after)) base = ROOT_ESCAPE;
-      }
-      const replacement = (scheme ? mirrorOrigin : mirrorHost) + base;
-      return slashes.length > 2 ? replacement.replace(/\//g, '\\/') : replacement;
-    });
   }
 }
