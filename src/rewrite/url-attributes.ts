@@ -81,9 +81,10 @@ export function selectorsFor(row: UrlAttribute): string[] {
 
 /**
  * <meta> elements whose content is an absolute URL for social cards and previews. Attribute values
- * match case-sensitively in the engines: the usual spellings are listed.
+ * match case-sensitively in the engines: the usual spellings are listed. Built by a call marked pure, so
+ * a bundle that never uses the list (the client shim) leaves it out.
  */
-export const META_URL_SELECTORS: readonly string[] = [
+export const META_URL_SELECTORS: readonly string[] = /* @__PURE__ */ (() => [
   'meta[property^="og:"][content]',
   'meta[name^="og:"][content]',
   'meta[name^="twitter:"][content]',
@@ -91,7 +92,7 @@ export const META_URL_SELECTORS: readonly string[] = [
   ...['image', 'list-image', 'thumbnail', 'msapplication-TileImage', 'msapplication-tileimage', 'msapplication-square150x150logo'].map((n) => `meta[name="${n}"][content]`),
   'meta[itemprop="image"][content]',
   'meta[itemprop="url"][content]',
-];
+])();
 
 const byTagAndAttr = new Map<string, UrlAttribute>();
 for (const row of URL_ATTRIBUTES) {
