@@ -122,10 +122,11 @@ describe('streaming', () => {
     expect(bytes - expected).toBeLessThan(2048);
     const growthMb = (peak - before) / 1024 / 1024;
     console.log(`large page: ${(bytes / 1048576).toFixed(1)} MB out, memory growth ${growthMb.toFixed(1)} MB (${TARGET === 'node' ? 'RSS; origin, proxy and client share this process' : 'the Worker isolate: JS heap and buffers'})`);
-    // Holding the page would cost well over its 32 MB (bytes, strings, WASM buffers); streaming stays far below.
-    // The isolate's figure includes garbage not yet collected (it saws between ~5 and ~60 MB here); Cloudflare
-    // stops an isolate at 128 MB, so the Worker is held to three quarters of that.
-    expect(growthMb).toBeLessThan(TARGET === 'node' ? 64 : 96);
+    // Holding the page would cost well over 96 MB: its 32 MB of bytes in and out plus the decoded text
+    // (UTF-16, 64 MB). Streaming stays below, garbage not yet collected included: on Node it is ~20-40 MB
+    // when this file runs alone and up to ~80 MB beside the whole suite (origin, proxy and client share
+    // this process, and GC runs late under load). Cloudflare stops an isolate at 128 MB.
+    expect(growthMb).toBeLessThan(96);
   });
 
   it('applies backpressure end to end: a paused reader stops the origin', async () => {
