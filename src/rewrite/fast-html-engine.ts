@@ -123,9 +123,10 @@ const MATH_TEXT_POINTS = new Set(['mi', 'mo', 'mn', 'ms', 'mtext']);
  * Limits per response. A start or end tag is held whole until it ends (handlers read and change its
  * attributes): one longer than this fails the response (the reader sees an aborted transfer). lol-html
  * on Workers stops at 3 MiB for the same reason; legitimate tags this long are multi-MB inline data:
- * URLs. 2 MiB keeps 20 hostile responses at once well under 256 MB.
+ * URLs (a 3 MB one must pass, as it does on Node's lol-html). 4 MiB keeps 20 hostile responses at once
+ * under 256 MB (docs/html-engine.md).
  */
-export const MAX_TAG_BYTES = 2 * 1024 * 1024;
+export const MAX_TAG_BYTES = 4 * 1024 * 1024;
 /** A comment, doctype or bogus comment longer than this is copied out as it arrives instead of held. */
 export const STREAM_TOKEN_FROM = 64 * 1024;
 /**
