@@ -133,7 +133,8 @@ describe.each(MODES)('zoo with the shim %s', (mode, overrides) => {
     results.get(c.id)!.set(mode, o);
     const detail = JSON.stringify(o);
     if (mode === 'off') {
-      expect(o.loaded, detail).toBe(false);
+      expect(o.loaded, detail).toBe(c.serverSide === true);
+      if (c.serverSide) expect(o.leaks, detail).toEqual({});
     }
     if (mode === 'on' && c.claimed) {
       expect(o.leaks, detail).toEqual({});

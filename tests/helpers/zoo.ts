@@ -19,6 +19,8 @@ export interface ZooCase {
   target: string;
   /** The shim says it maps this case. */
   claimed: boolean;
+  /** The server already rewrites what the script reads (a whole-URL <option value>): it loads with the shim off too. */
+  serverSide?: boolean;
   /** A top-level navigation: no CSP directive governs those (navigate-to never shipped), only the shim does. */
   navigation?: boolean;
 }
@@ -56,7 +58,7 @@ export const ZOO_CASES: ZooCase[] = [
     markup: `<select id="s"><option value="http://epochtimes.com/gb/zoo/landing-option-open.htm">大纪元</option></select>`,
     code: `window.open(document.getElementById('s').options[0].value)`,
     target: '/gb/zoo/landing-option-open.htm',
-    claimed: true, navigation: true,
+    claimed: true, navigation: true, serverSide: true,
   },
   { id: 'location', api: 'location.href =', host: 'www', code: `setTimeout(function () { location.href = W + '/gb/zoo/landing-location.htm' }, 50)`, target: '/gb/zoo/landing-location.htm', claimed: true, navigation: true },
   {
