@@ -81,10 +81,27 @@ export class Output {
     this.len += n;
   }
   string(s: string): void {
-    if (s.length === 0) return;
+    const n = s.length;
+    if (n === 0) return;
     // At most 3 bytes per UTF-16 unit.
-    if (this.len + s.length * 3 > this.buf.length) this.grow(s.length * 3);
-    const { written } = encoder.encodeInto(s, this.buf.subarray(this.len));
+    if (this.len + n * 3 > this.buf.length) this.grow(n * 3);
+    const b = this.buf;
+    if (n <= 256) {
+      // Most inserted strings (attribute values, quotes, brackets) are short ASCII: copied directly,
+      // without encodeInto's subarray and result object per call.
+      let at = this.len;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[at++] = c;
+      }
+      if (i === n) {
+        this.len = at;
+        return;
+      }
+    }
+    const { written } = encoder.encodeInto(s, b.subarray(this.len));
     this.len += written;
   }
   /**
