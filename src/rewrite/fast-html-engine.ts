@@ -10,7 +10,7 @@ import type {
   HtmlText,
 } from './html-engine.ts';
 import { PORTABLE_SELECTORS } from './html-engine.ts';
-import { decode, encode, equalsLower, escapeText, isAlpha, isWs, lowerName, Output } from './fast-html/bytes.ts';
+import { decode, encode, equalsLower, escapeText, internName, isAlpha, isWs, Output } from './fast-html/bytes.ts';
 import { complexMatches, parseSelector, type ComplexSelector, type MatchTarget } from './fast-html/selector.ts';
 
 /**
@@ -258,7 +258,7 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 
 /** An attribute of a start tag a handler changed: offsets into the element's copy of its tag bytes. */
 interface AttrRecord {
-  /** Lower-case name (matching). */
+  /** Lower-case name of an attribute a handler added (ns < 0); '' for one in the source (matched by its bytes). */
   lname: string;
   /** Name [ns, ne), value [vs, ve) (vs < 0: no value), the attribute as written [ns, re); ns < 0: added by a handler. */
   ns: number;
@@ -354,11 +354,19 @@ class FastElement implements HtmlElement {
       for (let i = 0; i < n; i++) {
         const ns = rw.aNS[i]!;
         const vs = rw.aVS[i]!;
-        list[i] = { lname: lowerName(buf, ns, rw.aNE[i]!), ns: ns - from, ne: rw.aNE[i]! - from, vs: vs < 0 ? -1 : vs - from, ve: rw.aVE[i]! - from, re: rw.aRE[i]! - from };
+        list[i] = { lname: '', ns: ns - from, ne: rw.aNE[i]! - from, vs: vs < 0 ? -1 : vs - from, ve: rw.aVE[i]! - from, re: rw.aRE[i]! - from };
       }
     }
     this.attrs = list;
     return list;
+  }
+
+  /**
+   * Whether attribute `a` is named `lname` (`bytes`: its UTF-8): a source attribute's name is compared
+   * as bytes, ASCII case-insensitively (as findAttr does while the tag is live), with no string made.
+   */
+  private named(a: AttrRecord, lname: string, bytes: Uint8Array): boolean {
+    return a.ns < 0 ? a.lname === lname : equalsLower(this.tag, a.ns, a.ne, bytes);
   }
 
   /** Called when the start tag's handlers are done: the tokenizer's spans are about to be reused. */
@@ -374,8 +382,9 @@ class FastElement implements HtmlElement {
       const i = this.rw.findAttr(nameBytes(lname));
       return i < 0 ? null : this.rw.attrValue(i);
     }
+    const bytes = nameBytes(lname);
     for (const a of this.attrs) {
-      if (a.lname !== lname) continue;
+      if (!this.named(a, lname, bytes)) continue;
       if (a.set !== undefined) return a.set;
       return a.vs < 0 ? '' : decode(this.tag, a.vs, a.ve);
     }
@@ -384,12 +393,14 @@ class FastElement implements HtmlElement {
   hasAttribute(name: string): boolean {
     const lname = String(name).toLowerCase();
     if (!this.attrs) return this.live && this.rw.findAttr(nameBytes(lname)) >= 0;
-    return this.attrs.some((a) => a.lname === lname);
+    const bytes = nameBytes(lname);
+    return this.attrs.some((a) => this.named(a, lname, bytes));
   }
   setAttribute(name: string, value: string): this {
     const lname = String(name).toLowerCase();
     const list = this.materialize();
-    const found = list.find((a) => a.lname === lname);
+    const bytes = nameBytes(lname);
+    const found = list.find((a) => this.named(a, lname, bytes));
     if (found) found.set = String(value);
     else list.push({ lname, ns: -1, ne: -1, vs: -1, ve: -1, re: -1, set: String(value) });
     this.modified = true;
@@ -398,7 +409,8 @@ class FastElement implements HtmlElement {
   removeAttribute(name: string): this {
     const lname = String(name).toLowerCase();
     const list = this.materialize();
-    const i = list.findIndex((a) => a.lname === lname);
+    const bytes = nameBytes(lname);
+    const i = list.findIndex((a) => this.named(a, lname, bytes));
     if (i >= 0) {
       list.splice(i, 1);
       this.modified = true;
@@ -575,6 +587,9 @@ export class FastRewriter {
       attr(name: string) {
         const i = rw.findAttr(nameBytes(name));
         return i < 0 ? null : rw.attrValue(i);
+      },
+      has(name: string) {
+        return rw.findAttr(nameBytes(name)) >= 0;
       },
     };
     this.matchMark = new Int32Array(h.regs.length);
@@ -1402,7 +1417,7 @@ export class FastRewriter {
 
   private startTag(end: number): void {
     const buf = this.buf;
-    const name = lowerName(buf, this.nameS, this.nameE);
+    const name = internName(buf, this.nameS, this.nameE);
     const selfClosing = this.selfClosing;
 
     // Namespace (a simulation of the tree builder's foreign-content rules, as lol-html keeps one).
@@ -1652,7 +1667,7 @@ export class FastRewriter {
   }
 
   private endTag(end: number): void {
-    const idx = this.nearest(lowerName(this.buf, this.nameS, this.nameE));
+    const idx = this.nearest(internName(this.buf, this.nameS, this.nameE));
     if (idx < 0) this.emitRaw(this.ts, end); // no such open element: ignored
     else this.closeTo(idx, end);
   }
@@ -1757,7 +1772,7 @@ export class FastRewriter {
 
   private allAttrs(): [string, string][] {
     const list: [string, string][] = [];
-    for (let i = 0; i < this.nAttrs; i++) list.push([lowerName(this.buf, this.aNS[i]!, this.aNE[i]!), this.attrValue(i)]);
+    for (let i = 0; i < this.nAttrs; i++) list.push([internName(this.buf, this.aNS[i]!, this.aNE[i]!), this.attrValue(i)]);
     return list;
   }
 
@@ -1798,7 +1813,7 @@ export class FastRewriter {
       for (let i = 0; i < this.nAttrs; i++) {
         const n = this.aNE[i]! - this.aNS[i]!;
         if (n >= 256 || lengths[n] === 0) continue;
-        const list = h.byAttr.get(lowerName(buf, this.aNS[i]!, this.aNE[i]!));
+        const list = h.byAttr.get(internName(buf, this.aNS[i]!, this.aNE[i]!));
         if (list) {
           sources++;
           found = this.tryList(list, gen, found);

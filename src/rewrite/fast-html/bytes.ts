@@ -38,6 +38,34 @@ export function lowerName(buf: Uint8Array, start: number, end: number): string {
   return s;
 }
 
+/**
+ * lowerName for tag and attribute names, through a fixed-size table of names seen before: the same few
+ * dozen names recur on every page, so most calls return a stored string without building one.
+ * Names over 24 bytes or with non-ASCII bytes are not stored.
+ */
+const INTERN_SLOTS = 1024;
+const internBytes: (Uint8Array | undefined)[] = new Array(INTERN_SLOTS);
+const internStrings: string[] = new Array(INTERN_SLOTS);
+export function internName(buf: Uint8Array, start: number, end: number): string {
+  const n = end - start;
+  if (n > 24) return lowerName(buf, start, end);
+  let h = n;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c >= 0x80) return lowerName(buf, start, end);
+    h = (Math.imul(h, 31) + (c | (c >= 65 && c <= 90 ? 32 : 0))) | 0;
+  }
+  const slot = (h ^ (h >>> 10)) & (INTERN_SLOTS - 1);
+  const stored = internBytes[slot];
+  if (stored !== undefined && equalsLower(buf, start, end, stored)) return internStrings[slot]!;
+  const name = lowerName(buf, start, end);
+  const bytes = new Uint8Array(n);
+  for (let i = 0; i < n; i++) bytes[i] = name.charCodeAt(i);
+  internBytes[slot] = bytes;
+  internStrings[slot] = name;
+  return name;
+}
+
 /** Whether buf[start..end) equals the lower-case ASCII `name` ASCII-case-insensitively. */
 export function equalsLower(buf: Uint8Array, start: number, end: number, name: Uint8Array): boolean {
   if (end - start !== name.length) return false;
