@@ -70,6 +70,8 @@ export const ROOT_ESCAPE = '/_root';
 
 const SPECIAL_SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 const HTTP_ABSOLUTE = /^(https?:)?\/\//i;
+/** Cached authorities per mapper (see SiteMapper.plainHosts). */
+const PLAIN_HOSTS_MAX = 1024;
 /** C0 controls and spaces, which the URL parser strips around a URL (not NUL: HTML makes it U+FFFD). */
 const TRIM = /^[\x01-\x20]+|[\x01-\x20]+$/g;
 /** Tab and newlines, which the URL parser removes wherever they are. */
@@ -159,12 +161,17 @@ export class SiteMapperCore {
       }
       const authority = url.slice(start, end);
       if (PLAIN_AUTHORITY.test(authority) && !(url.charCodeAt(end) === 92 && syntax !== 'url' && syntax !== 'html')) {
-        const origin = this.byHost.get(hostKey(authority, scheme[1]?.toLowerCase() ?? null));
+        const origin = this.plainOrigin(authority, scheme[1]?.toLowerCase() ?? null);
         if (origin) return { origin, rest: url.slice(end) };
         return null; // a plain other host: the parser would read it the same way
       }
     }
     return this.spellings?.match(url, syntax, this.byHost, (a, sch) => (PLAIN_AUTHORITY.test(a) ? this.byHost.get(hostKey(a, sch)) : null)) ?? null;
+  }
+
+  /** The origin a plain authority (PLAIN_AUTHORITY) names; SiteMapper remembers the answers. */
+  protected plainOrigin(authority: string, scheme: string | null): MappedOrigin | undefined {
+    return this.byHost.get(hostKey(authority, scheme));
   }
 
   /**
@@ -257,13 +264,30 @@ export class SiteMapperCore {
  * the server asks (link rules, original URLs), which the client shim does not carry.
  */
 export class SiteMapper extends SiteMapperCore {
+  /** Plain authorities without a port (PLAIN_AUTHORITY, so lower case) → their origin or null (bounded). */
+  private readonly plainHosts = new Map<string, MappedOrigin | null>();
+
   constructor(site: SiteConfig) {
     super(site, URL_SPELLINGS);
   }
 
+  // The same few hosts recur on every page: one without a port is looked up once (no default port to drop).
+  protected override plainOrigin(authority: string, scheme: string | null): MappedOrigin | undefined {
+    const known = this.plainHosts.get(authority);
+    if (known !== undefined) return known ?? undefined;
+    const origin = super.plainOrigin(authority, scheme);
+    if (!authority.includes(':')) {
+      if (this.plainHosts.size >= PLAIN_HOSTS_MAX) this.plainHosts.clear();
+      this.plainHosts.set(authority, origin ?? null);
+    }
+    return origin;
+  }
+
   /** The original absolute URL a document URL stands for (for link rules and "keep"). */
   canonical(raw: string, doc: DocContext, syntax: UrlSyntax = 'url'): string | null {
-    const url = raw.replace(TRIM, '').replace(TAB_OR_NEWLINE, '');
+    let url = raw;
+    if (url.charCodeAt(0) <= 32 || url.charCodeAt(url.length - 1) <= 32) url = url.replace(TRIM, '');
+    if (url.includes('\n') || url.includes('\t') || url.includes('\r')) url = url.replace(TAB_OR_NEWLINE, '');
     if (url === '' || url.startsWith('#')) return null;
     const hit = this.matchAbsolute(url, syntax);
     if (hit) return hit.origin.url + (hit.rest.startsWith('/') ? hit.rest : '/' + hit.rest);
