@@ -70,6 +70,11 @@ export const ROOT_ESCAPE = '/_root';
 
 const SPECIAL_SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 const HTTP_ABSOLUTE = /^(https?:)?\/\//i;
+/**
+ * A root-relative URL whose second character no reader could take for a slash, made only of characters
+ * the URL parser leaves as they are in a path and a special URL's query (see SiteMapper.canonical).
+ */
+const SAFE_ROOT_PATH = /^\/[A-Za-z0-9_~-][A-Za-z0-9._~!$&()*+,;=:@\/%?-]*$/;
 /** Cached authorities per mapper (see SiteMapper.plainHosts). */
 const PLAIN_HOSTS_MAX = 1024;
 /** C0 controls and spaces, which the URL parser strips around a URL (not NUL: HTML makes it U+FFFD). */
@@ -289,6 +294,12 @@ export class SiteMapper extends SiteMapperCore {
     if (url.charCodeAt(0) <= 32 || url.charCodeAt(url.length - 1) <= 32) url = url.replace(TRIM, '');
     if (url.includes('\n') || url.includes('\t') || url.includes('\r')) url = url.replace(TAB_OR_NEWLINE, '');
     if (url === '' || url.startsWith('#')) return null;
+    // Fast path: a root-relative path the URL parser would keep byte for byte (no dot segments, nothing
+    // it percent-encodes, no reference or escape that could spell "//") is the document's origin + it.
+    if (SAFE_ROOT_PATH.test(url) && !url.includes('/.') && !/%2e/i.test(url)) {
+      const prefix = this.docPrefix(doc.url);
+      if (prefix !== null) return prefix + url;
+    }
     const hit = this.matchAbsolute(url, syntax);
     if (hit) return hit.origin.url + (hit.rest.startsWith('/') ? hit.rest : '/' + hit.rest);
     if (SPECIAL_SCHEME.test(url) && !/^https?:/i.test(url)) return null;
@@ -297,6 +308,24 @@ export class SiteMapper extends SiteMapperCore {
     } catch {
       return null;
     }
+  }
+
+  private lastDocUrl = '';
+  private lastDocPrefix: string | null = null;
+  /** The document URL's href up to its path ("https://host[:port]"), for http(s) URLs; null otherwise. */
+  private docPrefix(docUrl: string): string | null {
+    if (docUrl !== this.lastDocUrl) {
+      let prefix: string | null = null;
+      try {
+        const base = new URL(docUrl);
+        if (base.protocol === 'http:' || base.protocol === 'https:') prefix = base.href.slice(0, base.href.length - (base.pathname + base.search + base.hash).length);
+      } catch {
+        prefix = null;
+      }
+      this.lastDocUrl = docUrl;
+      this.lastDocPrefix = prefix;
+    }
+    return this.lastDocPrefix;
   }
 
   /** What to do with an <a>/<area> href: links.rules first, then mirrored origins, then links.external. */
