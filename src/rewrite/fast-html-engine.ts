@@ -342,8 +342,24 @@ class FastElement implements HtmlElement {
   /** The start tag's bytes (copied when attributes are first changed or kept for an end-tag handler). */
   private tag: Uint8Array = EMPTY;
 
+  /**
+   * Changes made while the tag is live and nothing was removed, kept without attribute records: new
+   * values of source attributes by index, and attributes added (in order). materialize() folds them in.
+   */
+  private sets: (string | undefined)[] | null = null;
+  private added: AttrRecord[] | null = null;
+
   private materialize(): AttrRecord[] {
     if (this.attrs) return this.attrs;
+    const list = this.records();
+    if (this.sets) for (let i = 0; i < this.sets.length; i++) if (this.sets[i] !== undefined) list[i]!.set = this.sets[i];
+    if (this.added) for (const a of this.added) list.push(a);
+    this.sets = this.added = null;
+    this.attrs = list;
+    return list;
+  }
+
+  private records(): AttrRecord[] {
     const rw = this.rw;
     const buf = rw.buf;
     const n = rw.nAttrs;
@@ -357,8 +373,13 @@ class FastElement implements HtmlElement {
         list[i] = { lname: '', ns: ns - from, ne: rw.aNE[i]! - from, vs: vs < 0 ? -1 : vs - from, ve: rw.aVE[i]! - from, re: rw.aRE[i]! - from };
       }
     }
-    this.attrs = list;
     return list;
+  }
+
+  /** An attribute added by a handler (fast mode), or undefined. */
+  private addedNamed(lname: string): AttrRecord | undefined {
+    if (this.added) for (const a of this.added) if (a.lname === lname) return a;
+    return undefined;
   }
 
   /**
@@ -371,6 +392,8 @@ class FastElement implements HtmlElement {
 
   /** Called when the start tag's handlers are done: the tokenizer's spans are about to be reused. */
   detach(): void {
+    // Fast-mode changes are serialized from the live spans right after this; an end-tag handler's
+    // element keeps records (and its own copy of the tag).
     if (this.endHandlers.length > 0) this.materialize();
     this.live = false;
   }
@@ -380,7 +403,9 @@ class FastElement implements HtmlElement {
     if (!this.attrs) {
       if (!this.live) return null;
       const i = this.rw.findAttr(nameBytes(lname));
-      return i < 0 ? null : this.rw.attrValue(i);
+      if (i < 0) return this.addedNamed(lname)?.set ?? null;
+      const set = this.sets?.[i];
+      return set !== undefined ? set : this.rw.attrValue(i);
     }
     const bytes = nameBytes(lname);
     for (const a of this.attrs) {
@@ -392,12 +417,24 @@ class FastElement implements HtmlElement {
   }
   hasAttribute(name: string): boolean {
     const lname = String(name).toLowerCase();
-    if (!this.attrs) return this.live && this.rw.findAttr(nameBytes(lname)) >= 0;
+    if (!this.attrs) return this.live && (this.rw.findAttr(nameBytes(lname)) >= 0 || this.addedNamed(lname) !== undefined);
     const bytes = nameBytes(lname);
     return this.attrs.some((a) => this.named(a, lname, bytes));
   }
   setAttribute(name: string, value: string): this {
     const lname = String(name).toLowerCase();
+    if (!this.attrs && this.live) {
+      // Fast mode: no attribute records until something needs them (see serialize).
+      const i = this.rw.findAttr(nameBytes(lname));
+      if (i >= 0) (this.sets ??= [])[i] = String(value);
+      else {
+        const a = this.addedNamed(lname);
+        if (a) a.set = String(value);
+        else (this.added ??= []).push({ lname, ns: -1, ne: -1, vs: -1, ve: -1, re: -1, set: String(value) });
+      }
+      this.modified = true;
+      return this;
+    }
     const list = this.materialize();
     const bytes = nameBytes(lname);
     const found = list.find((a) => this.named(a, lname, bytes));
@@ -454,6 +491,26 @@ class FastElement implements HtmlElement {
     out.string('<');
     if (this.renamed !== null) out.string(this.renamed);
     else out.bytes(rawName, 0, rawName.length);
+    if (!this.attrs) {
+      // Fast mode, right after the handlers: the tokenizer's spans still hold the tag.
+      const rw = this.rw;
+      const buf = rw.buf;
+      const n = rw.nAttrs;
+      const sets = this.sets;
+      for (let i = 0; i < n; i++) {
+        const set = sets === null ? undefined : sets[i];
+        out.string(' ');
+        if (set === undefined) out.bytes(buf, rw.aNS[i]!, rw.aRE[i]!);
+        else {
+          out.bytes(buf, rw.aNS[i]!, rw.aNE[i]!);
+          out.string(`="${set.includes('"') ? set.replaceAll('"', '&quot;') : set}"`);
+        }
+      }
+      const added = this.added;
+      if (added) for (const a of added) out.string(` ${a.lname}="${a.set!.includes('"') ? a.set!.replaceAll('"', '&quot;') : a.set}"`);
+      out.string(selfClosing ? (n + (added ? added.length : 0) > 0 ? ' />' : '/>') : '>');
+      return;
+    }
     const attrs = this.materialize();
     const tag = this.tag;
     for (const a of attrs) {
