@@ -276,6 +276,20 @@ export class SiteMapper extends SiteMapperCore {
     super(site, URL_SPELLINGS);
   }
 
+  // A link is matched twice in a row (its link rule's canonical URL, then its mirror URL): the last
+  // answer is kept (matching is a pure function of the URL and its syntax).
+  private lastUrl = '';
+  private lastSyntax: UrlSyntax = 'url';
+  private lastHit: { origin: MappedOrigin; rest: string } | null = null;
+  override matchAbsolute(url: string, syntax: UrlSyntax = 'url'): { origin: MappedOrigin; rest: string } | null {
+    if (url === this.lastUrl && syntax === this.lastSyntax && url !== '') return this.lastHit;
+    const hit = super.matchAbsolute(url, syntax);
+    this.lastUrl = url;
+    this.lastSyntax = syntax;
+    this.lastHit = hit;
+    return hit;
+  }
+
   // The same few hosts recur on every page: one without a port is looked up once (no default port to drop).
   protected override plainOrigin(authority: string, scheme: string | null): MappedOrigin | undefined {
     const known = this.plainHosts.get(authority);
