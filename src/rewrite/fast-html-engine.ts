@@ -206,6 +206,11 @@ interface Registration {
 interface Candidate {
   reg: Registration;
   sel: ComplexSelector;
+  /**
+   * For a selector that is one compound of a tag and/or `[name]` tests only (`img[src]`, `[data-src]`):
+   * those names' UTF-8, tested on the tag's bytes without the general matcher; null otherwise.
+   */
+  exists: Uint8Array[] | null;
 }
 
 class Handlers implements HtmlHandlerRegistry {
@@ -229,8 +234,9 @@ class Handlers implements HtmlHandlerRegistry {
     this.regs.push(reg);
     if (!reg.element && !reg.text) return;
     for (const sel of list) {
-      const cand = { reg, sel };
       const subject = sel.parts[0]!;
+      const simple = sel.parts.length === 1 && subject.nots.length === 0 && subject.attrs.every((t) => t.op === 'exists');
+      const cand: Candidate = { reg, sel, exists: simple ? subject.attrs.map((t) => encode(t.name)) : null };
       if (sel.parts.slice(1).some((p) => p.attrs.length > 0 || p.nots.length > 0)) this.needAncestorAttrs = true;
       if (subject.tag !== null) push(this.byTag, subject.tag, cand);
       else if (subject.attrs.length > 0) {
@@ -1838,7 +1844,15 @@ export class FastRewriter {
     for (const c of list) {
       const reg = c.reg;
       if (mark[reg.index] === gen) continue;
-      if (complexMatches(c.sel, this.target, this.stack, this.stack.length)) {
+      const exists = c.exists;
+      let matches: boolean;
+      if (exists !== null) {
+        // The tag name was matched by the index (byTag) or is not tested (byAttr, universal).
+        const tag = c.sel.parts[0]!.tag;
+        matches = tag === null || tag === (this.target as { name: string }).name;
+        for (let k = 0; matches && k < exists.length; k++) matches = this.findAttr(exists[k]!) >= 0;
+      } else matches = complexMatches(c.sel, this.target, this.stack, this.stack.length);
+      if (matches) {
         mark[reg.index] = gen;
         (found ??= []).push(reg);
       }
