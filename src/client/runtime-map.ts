@@ -54,6 +54,8 @@ export function createRuntimeMapper(json: ShimSiteJson, mirrorOrigin: string, pa
         const u = new URL(raw, page);
         u.username = u.password = '';
         u.hostname = u.hostname.replace(/\.$/, '');
+        // A scheme-relative URL with :80/:443 is still the blocked host (the server maps it too).
+        if (u.port === '80' || u.port === '443') u.port = '';
         return mapper.toMirror(raw, doc, mounted) ?? mapper.toMirror(u.href, doc, mounted);
       } catch {
         return null;

@@ -70,6 +70,13 @@ export const ROOT_ESCAPE = '/_root';
 
 const SPECIAL_SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 const HTTP_ABSOLUTE = /^(https?:)?\/\//i;
+/**
+ * A root-relative URL whose second character no reader could take for a slash, made only of characters
+ * the URL parser leaves as they are in a path and a special URL's query (see SiteMapper.canonical).
+ */
+const SAFE_ROOT_PATH = /^\/[A-Za-z0-9_~-][A-Za-z0-9._~!$&()*+,;=:@\/%?-]*$/;
+/** Cached authorities per mapper (see SiteMapper.plainHosts). */
+const PLAIN_HOSTS_MAX = 1024;
 /** C0 controls and spaces, which the URL parser strips around a URL (not NUL: HTML makes it U+FFFD). */
 const TRIM = /^[\x01-\x20]+|[\x01-\x20]+$/g;
 /** Tab and newlines, which the URL parser removes wherever they are. */
@@ -159,7 +166,7 @@ export class SiteMapperCore {
       }
       const authority = url.slice(start, end);
       if (PLAIN_AUTHORITY.test(authority) && !(url.charCodeAt(end) === 92 && syntax !== 'url' && syntax !== 'html')) {
-        const origin = this.byHost.get(hostKey(authority, scheme[1]?.toLowerCase() ?? null));
+        const origin = this.plainOrigin(authority, scheme[1]?.toLowerCase() ?? null);
         if (origin) return { origin, rest: url.slice(end) };
         return null; // a plain other host: the parser would read it the same way
       }
@@ -167,12 +174,20 @@ export class SiteMapperCore {
     return this.spellings?.match(url, syntax, this.byHost, (a, sch) => (PLAIN_AUTHORITY.test(a) ? this.byHost.get(hostKey(a, sch)) : null)) ?? null;
   }
 
+  /** The origin a plain authority (PLAIN_AUTHORITY) names; SiteMapper remembers the answers. */
+  protected plainOrigin(authority: string, scheme: string | null): MappedOrigin | undefined {
+    return this.byHost.get(hostKey(authority, scheme));
+  }
+
   /**
    * Whether a root-relative path on the root origin would be taken for another origin's (a mount,
-   * `/_i` alone, or the escape prefix): such paths are escaped with ROOT_ESCAPE.
+   * `/_i` alone, or the escape prefix), or for another host (`//x`, `/\x`: scheme-relative to a browser):
+   * such paths are escaped with ROOT_ESCAPE.
    */
   collides(path: string): boolean {
     if (path.charCodeAt(0) !== 47) return false;
+    const second = path.charCodeAt(1);
+    if (second === 47 || second === 92) return true;
     for (const base of this.escapedBases) {
       if (!path.startsWith(base)) continue;
       const c = path.charCodeAt(base.length);
@@ -257,14 +272,51 @@ export class SiteMapperCore {
  * the server asks (link rules, original URLs), which the client shim does not carry.
  */
 export class SiteMapper extends SiteMapperCore {
+  /** Plain authorities without a port (PLAIN_AUTHORITY, so lower case) → their origin or null (bounded). */
+  private readonly plainHosts = new Map<string, MappedOrigin | null>();
+
   constructor(site: SiteConfig) {
     super(site, URL_SPELLINGS);
   }
 
+  // A link is matched twice in a row (its link rule's canonical URL, then its mirror URL): the last
+  // answer is kept (matching is a pure function of the URL and its syntax).
+  private lastUrl = '';
+  private lastSyntax: UrlSyntax = 'url';
+  private lastHit: { origin: MappedOrigin; rest: string } | null = null;
+  override matchAbsolute(url: string, syntax: UrlSyntax = 'url'): { origin: MappedOrigin; rest: string } | null {
+    if (url === this.lastUrl && syntax === this.lastSyntax && url !== '') return this.lastHit;
+    const hit = super.matchAbsolute(url, syntax);
+    this.lastUrl = url;
+    this.lastSyntax = syntax;
+    this.lastHit = hit;
+    return hit;
+  }
+
+  // The same few hosts recur on every page: one without a port is looked up once (no default port to drop).
+  protected override plainOrigin(authority: string, scheme: string | null): MappedOrigin | undefined {
+    const known = this.plainHosts.get(authority);
+    if (known !== undefined) return known ?? undefined;
+    const origin = super.plainOrigin(authority, scheme);
+    if (!authority.includes(':')) {
+      if (this.plainHosts.size >= PLAIN_HOSTS_MAX) this.plainHosts.clear();
+      this.plainHosts.set(authority, origin ?? null);
+    }
+    return origin;
+  }
+
   /** The original absolute URL a document URL stands for (for link rules and "keep"). */
   canonical(raw: string, doc: DocContext, syntax: UrlSyntax = 'url'): string | null {
-    const url = raw.replace(TRIM, '').replace(TAB_OR_NEWLINE, '');
+    let url = raw;
+    if (url.charCodeAt(0) <= 32 || url.charCodeAt(url.length - 1) <= 32) url = url.replace(TRIM, '');
+    if (url.includes('\n') || url.includes('\t') || url.includes('\r')) url = url.replace(TAB_OR_NEWLINE, '');
     if (url === '' || url.startsWith('#')) return null;
+    // Fast path: a root-relative path the URL parser would keep byte for byte (no dot segments, nothing
+    // it percent-encodes, no reference or escape that could spell "//") is the document's origin + it.
+    if (SAFE_ROOT_PATH.test(url) && !url.includes('/.') && !/%2e/i.test(url)) {
+      const prefix = this.docPrefix(doc.url);
+      if (prefix !== null) return prefix + url;
+    }
     const hit = this.matchAbsolute(url, syntax);
     if (hit) return hit.origin.url + (hit.rest.startsWith('/') ? hit.rest : '/' + hit.rest);
     if (SPECIAL_SCHEME.test(url) && !/^https?:/i.test(url)) return null;
@@ -273,6 +325,24 @@ export class SiteMapper extends SiteMapperCore {
     } catch {
       return null;
     }
+  }
+
+  private lastDocUrl = '';
+  private lastDocPrefix: string | null = null;
+  /** The document URL's href up to its path ("https://host[:port]"), for http(s) URLs; null otherwise. */
+  private docPrefix(docUrl: string): string | null {
+    if (docUrl !== this.lastDocUrl) {
+      let prefix: string | null = null;
+      try {
+        const base = new URL(docUrl);
+        if (base.protocol === 'http:' || base.protocol === 'https:') prefix = base.href.slice(0, base.href.length - (base.pathname + base.search + base.hash).length);
+      } catch {
+        prefix = null;
+      }
+      this.lastDocUrl = docUrl;
+      this.lastDocPrefix = prefix;
+    }
+    return this.lastDocPrefix;
   }
 
   /** What to do with an <a>/<area> href: links.rules first, then mirrored origins, then links.external. */

@@ -10,7 +10,7 @@ import type {
   HtmlText,
 } from './html-engine.ts';
 import { PORTABLE_SELECTORS } from './html-engine.ts';
-import { decode, encode, equalsLower, escapeText, isAlpha, isWs, lowerName, Output } from './fast-html/bytes.ts';
+import { decode, encode, equalsLower, escapeText, internName, isAlpha, isWs, Output } from './fast-html/bytes.ts';
 import { complexMatches, parseSelector, type ComplexSelector, type MatchTarget } from './fast-html/selector.ts';
 
 /**
@@ -207,6 +207,11 @@ interface Registration {
 interface Candidate {
   reg: Registration;
   sel: ComplexSelector;
+  /**
+   * For a selector that is one compound of a tag and/or `[name]` tests only (`img[src]`, `[data-src]`):
+   * those names' UTF-8, tested on the tag's bytes without the general matcher; null otherwise.
+   */
+  exists: Uint8Array[] | null;
 }
 
 class Handlers implements HtmlHandlerRegistry {
@@ -230,8 +235,9 @@ class Handlers implements HtmlHandlerRegistry {
     this.regs.push(reg);
     if (!reg.element && !reg.text) return;
     for (const sel of list) {
-      const cand = { reg, sel };
       const subject = sel.parts[0]!;
+      const simple = sel.parts.length === 1 && subject.nots.length === 0 && subject.attrs.every((t) => t.op === 'exists');
+      const cand: Candidate = { reg, sel, exists: simple ? subject.attrs.map((t) => encode(t.name)) : null };
       if (sel.parts.slice(1).some((p) => p.attrs.length > 0 || p.nots.length > 0)) this.needAncestorAttrs = true;
       if (subject.tag !== null) push(this.byTag, subject.tag, cand);
       else if (subject.attrs.length > 0) {
@@ -259,7 +265,7 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 
 /** An attribute of a start tag a handler changed: offsets into the element's copy of its tag bytes. */
 interface AttrRecord {
-  /** Lower-case name (matching). */
+  /** Lower-case name of an attribute a handler added (ns < 0); '' for one in the source (matched by its bytes). */
   lname: string;
   /** Name [ns, ne), value [vs, ve) (vs < 0: no value), the attribute as written [ns, re); ns < 0: added by a handler. */
   ns: number;
@@ -343,8 +349,24 @@ class FastElement implements HtmlElement {
   /** The start tag's bytes (copied when attributes are first changed or kept for an end-tag handler). */
   private tag: Uint8Array = EMPTY;
 
+  /**
+   * Changes made while the tag is live and nothing was removed, kept without attribute records: new
+   * values of source attributes by index, and attributes added (in order). materialize() folds them in.
+   */
+  private sets: (string | undefined)[] | null = null;
+  private added: AttrRecord[] | null = null;
+
   private materialize(): AttrRecord[] {
     if (this.attrs) return this.attrs;
+    const list = this.records();
+    if (this.sets) for (let i = 0; i < this.sets.length; i++) if (this.sets[i] !== undefined) list[i]!.set = this.sets[i];
+    if (this.added) for (const a of this.added) list.push(a);
+    this.sets = this.added = null;
+    this.attrs = list;
+    return list;
+  }
+
+  private records(): AttrRecord[] {
     const rw = this.rw;
     const buf = rw.buf;
     const n = rw.nAttrs;
@@ -355,15 +377,30 @@ class FastElement implements HtmlElement {
       for (let i = 0; i < n; i++) {
         const ns = rw.aNS[i]!;
         const vs = rw.aVS[i]!;
-        list[i] = { lname: lowerName(buf, ns, rw.aNE[i]!), ns: ns - from, ne: rw.aNE[i]! - from, vs: vs < 0 ? -1 : vs - from, ve: rw.aVE[i]! - from, re: rw.aRE[i]! - from };
+        list[i] = { lname: '', ns: ns - from, ne: rw.aNE[i]! - from, vs: vs < 0 ? -1 : vs - from, ve: rw.aVE[i]! - from, re: rw.aRE[i]! - from };
       }
     }
-    this.attrs = list;
     return list;
+  }
+
+  /** An attribute added by a handler (fast mode), or undefined. */
+  private addedNamed(lname: string): AttrRecord | undefined {
+    if (this.added) for (const a of this.added) if (a.lname === lname) return a;
+    return undefined;
+  }
+
+  /**
+   * Whether attribute `a` is named `lname` (`bytes`: its UTF-8): a source attribute's name is compared
+   * as bytes, ASCII case-insensitively (as findAttr does while the tag is live), with no string made.
+   */
+  private named(a: AttrRecord, lname: string, bytes: Uint8Array): boolean {
+    return a.ns < 0 ? a.lname === lname : equalsLower(this.tag, a.ns, a.ne, bytes);
   }
 
   /** Called when the start tag's handlers are done: the tokenizer's spans are about to be reused. */
   detach(): void {
+    // Fast-mode changes are serialized from the live spans right after this; an end-tag handler's
+    // element keeps records (and its own copy of the tag).
     if (this.endHandlers.length > 0) this.materialize();
     this.live = false;
   }
@@ -373,10 +410,13 @@ class FastElement implements HtmlElement {
     if (!this.attrs) {
       if (!this.live) return null;
       const i = this.rw.findAttr(nameBytes(lname));
-      return i < 0 ? null : this.rw.attrValue(i);
+      if (i < 0) return this.addedNamed(lname)?.set ?? null;
+      const set = this.sets?.[i];
+      return set !== undefined ? set : this.rw.attrValue(i);
     }
+    const bytes = nameBytes(lname);
     for (const a of this.attrs) {
-      if (a.lname !== lname) continue;
+      if (!this.named(a, lname, bytes)) continue;
       if (a.set !== undefined) return a.set;
       return a.vs < 0 ? '' : decode(this.tag, a.vs, a.ve);
     }
@@ -384,13 +424,27 @@ class FastElement implements HtmlElement {
   }
   hasAttribute(name: string): boolean {
     const lname = String(name).toLowerCase();
-    if (!this.attrs) return this.live && this.rw.findAttr(nameBytes(lname)) >= 0;
-    return this.attrs.some((a) => a.lname === lname);
+    if (!this.attrs) return this.live && (this.rw.findAttr(nameBytes(lname)) >= 0 || this.addedNamed(lname) !== undefined);
+    const bytes = nameBytes(lname);
+    return this.attrs.some((a) => this.named(a, lname, bytes));
   }
   setAttribute(name: string, value: string): this {
     const lname = String(name).toLowerCase();
+    if (!this.attrs && this.live) {
+      // Fast mode: no attribute records until something needs them (see serialize).
+      const i = this.rw.findAttr(nameBytes(lname));
+      if (i >= 0) (this.sets ??= [])[i] = String(value);
+      else {
+        const a = this.addedNamed(lname);
+        if (a) a.set = String(value);
+        else (this.added ??= []).push({ lname, ns: -1, ne: -1, vs: -1, ve: -1, re: -1, set: String(value) });
+      }
+      this.modified = true;
+      return this;
+    }
     const list = this.materialize();
-    const found = list.find((a) => a.lname === lname);
+    const bytes = nameBytes(lname);
+    const found = list.find((a) => this.named(a, lname, bytes));
     if (found) found.set = String(value);
     else list.push({ lname, ns: -1, ne: -1, vs: -1, ve: -1, re: -1, set: String(value) });
     this.modified = true;
@@ -399,7 +453,8 @@ class FastElement implements HtmlElement {
   removeAttribute(name: string): this {
     const lname = String(name).toLowerCase();
     const list = this.materialize();
-    const i = list.findIndex((a) => a.lname === lname);
+    const bytes = nameBytes(lname);
+    const i = list.findIndex((a) => this.named(a, lname, bytes));
     if (i >= 0) {
       list.splice(i, 1);
       this.modified = true;
@@ -443,6 +498,26 @@ class FastElement implements HtmlElement {
     out.string('<');
     if (this.renamed !== null) out.string(this.renamed);
     else out.bytes(rawName, 0, rawName.length);
+    if (!this.attrs) {
+      // Fast mode, right after the handlers: the tokenizer's spans still hold the tag.
+      const rw = this.rw;
+      const buf = rw.buf;
+      const n = rw.nAttrs;
+      const sets = this.sets;
+      for (let i = 0; i < n; i++) {
+        const set = sets === null ? undefined : sets[i];
+        out.string(' ');
+        if (set === undefined) out.bytes(buf, rw.aNS[i]!, rw.aRE[i]!);
+        else {
+          out.bytes(buf, rw.aNS[i]!, rw.aNE[i]!);
+          out.string(`="${set.includes('"') ? set.replaceAll('"', '&quot;') : set}"`);
+        }
+      }
+      const added = this.added;
+      if (added) for (const a of added) out.string(` ${a.lname}="${a.set!.includes('"') ? a.set!.replaceAll('"', '&quot;') : a.set}"`);
+      out.string(selfClosing ? (n + (added ? added.length : 0) > 0 ? ' />' : '/>') : '>');
+      return;
+    }
     const attrs = this.materialize();
     const tag = this.tag;
     for (const a of attrs) {
@@ -576,6 +651,9 @@ export class FastRewriter {
       attr(name: string) {
         const i = rw.findAttr(nameBytes(name));
         return i < 0 ? null : rw.attrValue(i);
+      },
+      has(name: string) {
+        return rw.findAttr(nameBytes(name)) >= 0;
       },
     };
     this.matchMark = new Int32Array(h.regs.length);
@@ -1403,7 +1481,7 @@ export class FastRewriter {
 
   private startTag(end: number): void {
     const buf = this.buf;
-    const name = lowerName(buf, this.nameS, this.nameE);
+    const name = internName(buf, this.nameS, this.nameE);
     const selfClosing = this.selfClosing;
 
     // Namespace (a simulation of the tree builder's foreign-content rules, as lol-html keeps one).
@@ -1653,7 +1731,7 @@ export class FastRewriter {
   }
 
   private endTag(end: number): void {
-    const idx = this.nearest(lowerName(this.buf, this.nameS, this.nameE));
+    const idx = this.nearest(internName(this.buf, this.nameS, this.nameE));
     if (idx < 0) this.emitRaw(this.ts, end); // no such open element: ignored
     else this.closeTo(idx, end);
   }
@@ -1758,7 +1836,7 @@ export class FastRewriter {
 
   private allAttrs(): [string, string][] {
     const list: [string, string][] = [];
-    for (let i = 0; i < this.nAttrs; i++) list.push([lowerName(this.buf, this.aNS[i]!, this.aNE[i]!), this.attrValue(i)]);
+    for (let i = 0; i < this.nAttrs; i++) list.push([internName(this.buf, this.aNS[i]!, this.aNE[i]!), this.attrValue(i)]);
     return list;
   }
 
@@ -1767,7 +1845,15 @@ export class FastRewriter {
     for (const c of list) {
       const reg = c.reg;
       if (mark[reg.index] === gen) continue;
-      if (complexMatches(c.sel, this.target, this.stack, this.stack.length)) {
+      const exists = c.exists;
+      let matches: boolean;
+      if (exists !== null) {
+        // The tag name was matched by the index (byTag) or is not tested (byAttr, universal).
+        const tag = c.sel.parts[0]!.tag;
+        matches = tag === null || tag === (this.target as { name: string }).name;
+        for (let k = 0; matches && k < exists.length; k++) matches = this.findAttr(exists[k]!) >= 0;
+      } else matches = complexMatches(c.sel, this.target, this.stack, this.stack.length);
+      if (matches) {
         mark[reg.index] = gen;
         (found ??= []).push(reg);
       }
@@ -1799,7 +1885,7 @@ export class FastRewriter {
       for (let i = 0; i < this.nAttrs; i++) {
         const n = this.aNE[i]! - this.aNS[i]!;
         if (n >= 256 || lengths[n] === 0) continue;
-        const list = h.byAttr.get(lowerName(buf, this.aNS[i]!, this.aNE[i]!));
+        const list = h.byAttr.get(internName(buf, this.aNS[i]!, this.aNE[i]!));
         if (list) {
           sources++;
           found = this.tryList(list, gen, found);

@@ -347,3 +347,39 @@ describe('selectors', () => {
     expect(() => fast.rewrite(new ReadableStream(), (r) => r.on('a:hover', {}))).toThrow(/not supported/);
   });
 });
+
+describe('attribute changes without attribute records (set, add, read back, then remove)', () => {
+  // Each engine runs the same handlers; the fast engine keeps set/added values apart from the tag
+  // until a removal or an end-tag handler needs records: both ways must write what lol-html writes.
+  const html = '<p><a HREF="/x" id=k data-a=\'1\' href="/dup">t</a><img src=a.jpg/><b class=c>u</b><i  title="q"  >v</i></p>';
+  const register: Register = (registry) => {
+    registry.on('a', {
+      element(el) {
+        el.setAttribute('href', '/y"z');
+        el.setAttribute('data-new', 'n1');
+        el.setAttribute('data-new', `${el.getAttribute('data-new')}+${el.getAttribute('href')}+${el.hasAttribute('data-new')}`);
+      },
+    });
+    registry.on('a[data-a]', { element: (el) => void el.removeAttribute('id') });
+    registry.on('img', { element: (el) => void el.setAttribute('src', `${el.getAttribute('src')}?m`) });
+    registry.on('b', {
+      element(el) {
+        el.setAttribute('class', 'd');
+        // An end-tag handler: the fast engine keeps records for this element; the value is read now.
+        const seen = el.getAttribute('class');
+        el.onEndTag((end) => end.before(`[${seen}]`));
+        el.setAttribute('title', 't');
+      },
+    });
+    registry.on('i', { element: (el) => void el.setAttribute('lang', 'zh') });
+  };
+  it('gives the same bytes as lol-html', async () => {
+    const bytes = new TextEncoder().encode(html);
+    const fast = new TextDecoder().decode(await runEngine(new FastHtmlEngine({ tree: 'lol-html' }), bytes, register));
+    const wasm = new TextDecoder().decode(await runEngine(new WasmHtmlEngine(), bytes, register));
+    expect(fast).toBe(wasm);
+    expect(fast).toContain('data-new="n1+/y&quot;z+true"');
+    expect(fast).toContain('<img src="a.jpg/?m">');
+    expect(fast).toContain('<b class="d" title="t">u[d]</b>');
+  });
+});

@@ -231,3 +231,29 @@ describe('SiteMapper.linkAction', () => {
     expect(mapper.linkAction('https://twitter.com/', page).action).toBe('mirror'); // external: "keep" by default means untouched
   });
 });
+
+describe('canonical URLs of root-relative paths', () => {
+  it('equal what the URL parser makes of them against the document URL (dot segments, escapes, odd characters)', async () => {
+    const fc = await import('fast-check');
+    // Characters the fast path accepts and ones it must leave to the URL parser.
+    const char = fc.constantFrom(...'az09/._~!$&()*+,;=:@%?-#\\\'"<>`{}^|[] \t2eE\u4e2d');
+    const docs = [page.url, 'http://WWW.epochtimes.com:80/a/b?q', 'https://i.epochtimes.com:8443/b/'];
+    fc.assert(
+      fc.property(fc.string({ unit: char, maxLength: 10 }), fc.constantFrom(...docs), fc.constantFrom('url' as const, 'html' as const), (tail, docUrl, syntax) => {
+        const raw = '/' + tail;
+        const doc: DocContext = { ...page, url: docUrl };
+        if (mapper.matchAbsolute(raw.trim(), syntax)) return; // an origin URL spelled oddly: not this path
+        let expected: string | null;
+        try {
+          expected = new URL(raw, docUrl).href;
+        } catch {
+          expected = null;
+        }
+        expect(mapper.canonical(raw, doc, syntax)).toBe(expected);
+      }),
+      { numRuns: 3000 },
+    );
+    expect(mapper.canonical('/gb/a.htm?x=1&y=2', page)).toBe('https://www.epochtimes.com/gb/a.htm?x=1&y=2');
+    expect(mapper.canonical('/gb/../b5/%2e%2E/x', page)).toBe('https://www.epochtimes.com/x');
+  });
+});

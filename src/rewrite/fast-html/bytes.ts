@@ -38,6 +38,34 @@ export function lowerName(buf: Uint8Array, start: number, end: number): string {
   return s;
 }
 
+/**
+ * lowerName for tag and attribute names, through a fixed-size table of names seen before: the same few
+ * dozen names recur on every page, so most calls return a stored string without building one.
+ * Names over 24 bytes or with non-ASCII bytes are not stored.
+ */
+const INTERN_SLOTS = 1024;
+const internBytes: (Uint8Array | undefined)[] = new Array(INTERN_SLOTS);
+const internStrings: string[] = new Array(INTERN_SLOTS);
+export function internName(buf: Uint8Array, start: number, end: number): string {
+  const n = end - start;
+  if (n > 24) return lowerName(buf, start, end);
+  let h = n;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c >= 0x80) return lowerName(buf, start, end);
+    h = (Math.imul(h, 31) + (c | (c >= 65 && c <= 90 ? 32 : 0))) | 0;
+  }
+  const slot = (h ^ (h >>> 10)) & (INTERN_SLOTS - 1);
+  const stored = internBytes[slot];
+  if (stored !== undefined && equalsLower(buf, start, end, stored)) return internStrings[slot]!;
+  const name = lowerName(buf, start, end);
+  const bytes = new Uint8Array(n);
+  for (let i = 0; i < n; i++) bytes[i] = name.charCodeAt(i);
+  internBytes[slot] = bytes;
+  internStrings[slot] = name;
+  return name;
+}
+
 /** Whether buf[start..end) equals the lower-case ASCII `name` ASCII-case-insensitively. */
 export function equalsLower(buf: Uint8Array, start: number, end: number, name: Uint8Array): boolean {
   if (end - start !== name.length) return false;
@@ -81,10 +109,27 @@ export class Output {
     this.len += n;
   }
   string(s: string): void {
-    if (s.length === 0) return;
+    const n = s.length;
+    if (n === 0) return;
     // At most 3 bytes per UTF-16 unit.
-    if (this.len + s.length * 3 > this.buf.length) this.grow(s.length * 3);
-    const { written } = encoder.encodeInto(s, this.buf.subarray(this.len));
+    if (this.len + n * 3 > this.buf.length) this.grow(n * 3);
+    const b = this.buf;
+    if (n <= 256) {
+      // Most inserted strings (attribute values, quotes, brackets) are short ASCII: copied directly,
+      // without encodeInto's subarray and result object per call.
+      let at = this.len;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[at++] = c;
+      }
+      if (i === n) {
+        this.len = at;
+        return;
+      }
+    }
+    const { written } = encoder.encodeInto(s, b.subarray(this.len));
     this.len += written;
   }
   /**

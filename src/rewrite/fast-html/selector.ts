@@ -40,6 +40,8 @@ export interface MatchTarget {
   name: string;
   /** The first attribute with this lower-case name, raw as written (no entity decoding); null if absent. */
   attr(name: string): string | null;
+  /** Whether the element has this attribute (optional: lets `[name]` be tested without reading the value). */
+  has?(name: string): boolean;
 }
 
 export class SelectorError extends Error {}
@@ -239,7 +241,11 @@ function attrMatches(t: AttrTest, actual: string | null): boolean {
 
 export function compoundMatches(c: Compound, el: MatchTarget): boolean {
   if (c.tag !== null && c.tag !== el.name) return false;
-  for (const t of c.attrs) if (!attrMatches(t, el.attr(t.name))) return false;
+  for (const t of c.attrs) {
+    if (t.op === 'exists' && el.has) {
+      if (!el.has(t.name)) return false;
+    } else if (!attrMatches(t, el.attr(t.name))) return false;
+  }
   for (const n of c.nots) if (compoundMatches(n, el)) return false;
   return true;
 }
