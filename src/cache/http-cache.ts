@@ -1,4 +1,5 @@
 import type { CacheConfig } from '../config/types.ts';
+import { NULL_BODY_STATUS } from '../http/status.ts';
 import type { SiteRouter } from '../proxy/site-router.ts';
 import type { RequestTrace } from '../observe/observer.ts';
 import { withHeaders } from '../proxy/response-headers.ts';
@@ -33,7 +34,6 @@ export type WaitUntil = (promise: Promise<unknown>) => void;
 
 /** A synthetic Vary name: set on responses whose body or headers name the mirror's own host. */
 const MIRROR_ORIGIN = 'x-mirror-origin';
-const NULL_BODY_STATUS = new Set([204, 304]);
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**

@@ -1,6 +1,7 @@
 import { Readable, Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { Agent, request } from 'undici';
+import { hasNoMessageBody } from '../http/status.ts';
 import { OriginTimeoutError, type OriginFetch } from '../proxy/origin-fetch.ts';
 import { readableToWeb } from './node-streams.ts';
 
@@ -88,7 +89,7 @@ export function createNodeOriginFetch(options: NodeOriginFetchOptions = {}): Ori
       out.delete('content-encoding');
       out.delete('content-length');
     }
-    const empty = req.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
+    const empty = hasNoMessageBody(req.method, res.statusCode);
     if (empty) res.body.resume();
     return { status: res.statusCode, headers: out, body: empty ? null : readableToWeb(body) };
   };

@@ -1,5 +1,6 @@
 import type { ReaderLanguage, SiteConfig } from '../config/types.ts';
-import { escapeHtml, FOOTER_LINK_STYLE, FOOTER_STYLE, footerHtml, navHtml, readableUrl } from '../rewrite/html-rules.ts';
+import { escapeHtml } from '../http/escape.ts';
+import { FOOTER_LINK_STYLE, FOOTER_STYLE, footerHtml, navHtml, readableUrl } from '../rewrite/html-rules.ts';
 
 /**
  * The mirror's own error pages, for readers: in the site's language (zh-CN unless sites[].language says

@@ -4,9 +4,11 @@ import { canonicalCharset, CharsetSniffer, charsetFromContentType, xmlDeclaredCh
 import { createCssStreamRewriter } from '../rewrite/css.ts';
 import { rewriteFeed } from '../rewrite/feed.ts';
 import { mirrorResponseHeaders, originRequestHeaders } from '../rewrite/headers.ts';
+import { concatBytes } from '../http/bytes.ts';
+import { NULL_BODY_STATUS } from '../http/status.ts';
 import type { HtmlEngine } from '../rewrite/html-engine.ts';
 import { registerHtmlRules } from '../rewrite/html-rules.ts';
-import { concatBytes, dropUtf8Bom, peek, prependChunks, rewriteTextStream, stringStream, tokenBoundedRewriter, type TextRewriter } from '../rewrite/streams.ts';
+import { dropUtf8Bom, peek, prependChunks, rewriteTextStream, stringStream, tokenBoundedRewriter, type TextRewriter } from '../rewrite/streams.ts';
 import { errorPage } from './error-page.ts';
 import { BodyTimeoutError, bytesStream, onStreamEnd, PayloadTooLargeError, readAhead, readRequestBody, Slots } from './limits.ts';
 import { OriginTimeoutError, type OriginFetch, type OriginResponse } from './origin-fetch.ts';
@@ -56,7 +58,6 @@ export function bodyKind(contentType: string | null): BodyKind {
   return 'passthrough';
 }
 
-const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
 /** Feeds are rewritten whole (their HTML lives inside CDATA); past this size they are streamed with text rules only. */
 const FEED_BUFFER_LIMIT = 16 * 1024 * 1024;
 const UNSUPPORTED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);

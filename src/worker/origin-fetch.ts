@@ -1,3 +1,4 @@
+import { hasNoMessageBody } from '../http/status.ts';
 import { bodyKind } from '../proxy/pipeline.ts';
 import type { OriginFetch, OriginRequest, OriginResponse } from '../proxy/origin-fetch.ts';
 import { fetchOverSocket } from './http1.ts';
@@ -72,7 +73,7 @@ async function fetchNative(req: OriginRequest): Promise<OriginResponse> {
     out.delete('content-encoding');
     out.delete('content-length');
   }
-  const empty = req.method === 'HEAD' || res.status === 204 || res.status === 304;
+  const empty = hasNoMessageBody(req.method, res.status);
   if (empty && body) {
     body.cancel().catch(() => {});
     body = null;
