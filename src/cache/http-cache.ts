@@ -1,4 +1,5 @@
 import type { CacheConfig } from '../config/types.ts';
+import { RevalidationError } from '../http/errors.ts';
 import { NULL_BODY_STATUS } from '../http/status.ts';
 import type { SiteRouter } from '../proxy/site-router.ts';
 import type { RequestTrace } from '../observe/observer.ts';
@@ -309,9 +310,9 @@ export class HttpCache {
     let fill: Fill;
     try {
       fill = await this.startFill(request, primary, false, waitUntil, entry, trace);
-    } catch {
+    } catch (err) {
       if (now < entry.staleIfErrorUntil) return this.serve(request, entry, 'STALE');
-      throw new Error('origin failed during revalidation');
+      throw new RevalidationError(err);
     }
     const status = fill.shared ? fill.status : fill.response!.status;
     if (status === 304) {

@@ -2,7 +2,8 @@ import { Readable, Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { Agent, request } from 'undici';
 import { hasNoMessageBody } from '../http/status.ts';
-import { OriginTimeoutError, type OriginFetch } from '../proxy/origin-fetch.ts';
+import { DecodedTooLargeError, OriginTimeoutError } from '../http/errors.ts';
+import type { OriginFetch } from '../proxy/origin-fetch.ts';
 import { readableToWeb } from './node-streams.ts';
 
 /**
@@ -19,12 +20,7 @@ export interface NodeOriginFetchOptions {
   maxDecodedBytes?: number;
 }
 
-export class DecodedTooLargeError extends Error {
-  constructor(limit: number) {
-    super(`origin body expands past ${limit} bytes when decoded`);
-    this.name = 'DecodedTooLargeError';
-  }
-}
+export { DecodedTooLargeError };
 
 const DECODERS: Record<string, () => zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress> = {
   gzip: () => zlib.createGunzip(),

@@ -1,28 +1,10 @@
 import { concatBytes } from '../http/bytes.ts';
+import { BodyTimeoutError, PayloadTooLargeError, QueueTimeoutError } from '../http/errors.ts';
 import { once } from '../http/once.ts';
 
 /** Bounds on what one reader can make the mirror do: request bodies and origin concurrency. */
 
-export class PayloadTooLargeError extends Error {
-  constructor(readonly limit: number) {
-    super(`request body larger than ${limit} bytes`);
-    this.name = 'PayloadTooLargeError';
-  }
-}
-
-export class QueueTimeoutError extends Error {
-  constructor(seconds: number) {
-    super(`no origin slot free within ${seconds} s`);
-    this.name = 'QueueTimeoutError';
-  }
-}
-
-export class BodyTimeoutError extends Error {
-  constructor(seconds: number) {
-    super(`request body not received within ${seconds} s`);
-    this.name = 'BodyTimeoutError';
-  }
-}
+export { BodyTimeoutError, PayloadTooLargeError, QueueTimeoutError } from '../http/errors.ts';
 
 /**
  * Reads a whole request body, at most `limit` bytes and within `timeoutSeconds`, before any origin

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { concatBytes, readBytes } from '../../src/http/bytes.ts';
+import {
+  BodyTimeoutError,
+  DecodedTooLargeError,
+  isMirrorError,
+  OriginTimeoutError,
+  PayloadTooLargeError,
+  QueueTimeoutError,
+  RevalidationError,
+  statusForError,
+  type Phase,
+} from '../../src/http/errors.ts';
 import { escapeHtml } from '../../src/http/escape.ts';
 import { once } from '../../src/http/once.ts';
 import { parseRefresh, rewriteRefresh } from '../../src/http/refresh.ts';
@@ -90,5 +101,38 @@ describe('small shared helpers', () => {
     const whole = await readBytes(new Response('hello').body, 5);
     expect(whole.overflowed).toBe(false);
     expect(new TextDecoder().decode(whole.bytes)).toBe('hello');
+  });
+});
+
+describe('typed errors and the one status mapping', () => {
+  it('each error has a stable code, a brand and the status the pipeline answers with', () => {
+    const cases: [Error, Phase, number][] = [
+      [new PayloadTooLargeError(10), 'request', 413],
+      [new BodyTimeoutError(1), 'request', 408],
+      [new QueueTimeoutError(1), 'upstream', 503],
+      [new OriginTimeoutError(1), 'upstream', 504],
+      [new OriginTimeoutError(1), 'body', 504],
+      [new DecodedTooLargeError(10), 'body', 502],
+      [Object.assign(new Error('idle'), { code: 'UND_ERR_BODY_TIMEOUT' }), 'body', 504],
+      [new TypeError('fetch failed'), 'upstream', 502],
+      [new TypeError('stream broke'), 'request', 400],
+    ];
+    for (const [err, phase, status] of cases) expect([err.name, phase, statusForError(err, phase)]).toEqual([err.name, phase, status]);
+    expect(new PayloadTooLargeError(10).code).toBe('EM_PAYLOAD_TOO_LARGE');
+    expect(isMirrorError(new QueueTimeoutError(1))).toBe(true);
+    expect(isMirrorError(Object.assign(new Error('x'), { code: 'EM_QUEUE_TIMEOUT' }))).toBe(false);
+  });
+
+  it('a reader who left is answered 499, whatever failed', () => {
+    expect(statusForError(new QueueTimeoutError(1), 'upstream', true)).toBe(499);
+    expect(statusForError(new TypeError('aborted'), 'request', true)).toBe(499);
+  });
+
+  it('wrapping keeps the cause', () => {
+    const cause = new Error('connection reset');
+    const err = new RevalidationError(cause);
+    expect(err.code).toBe('EM_REVALIDATION_FAILED');
+    expect(err.cause).toBe(cause);
+    expect(new OriginTimeoutError(3, { cause }).cause).toBe(cause);
   });
 });
