@@ -1,7 +1,7 @@
 import { MemoryStore } from '../cache/memory-store.ts';
 import type { MirrorConfig } from '../config/types.ts';
 import { concatBytes } from '../http/bytes.ts';
-import { errorPage } from '../proxy/error-page.ts';
+import { errorPage, unhandledErrorPage } from '../proxy/error-page.ts';
 import { createMirrorApp, type MirrorApp } from '../proxy/mirror-app.ts';
 import type { OriginFetch } from '../proxy/origin-fetch.ts';
 import type { Observer } from '../observe/observer.ts';
@@ -41,8 +41,7 @@ export function createNodeApp(config: MirrorConfig, fetchOrigin: OriginFetch, ht
         if (ahead.complete) return wholeResponse(request, response, ahead.body);
         return compressResponse(request, ahead.response);
       } catch (err) {
-        console.error(`[edgemirror] unhandled error: ${(err as Error)?.stack ?? err}`);
-        return errorPage(500, 'Internal Error', 'The mirror failed to handle this request.');
+        return unhandledErrorPage(err);
       }
     },
   };

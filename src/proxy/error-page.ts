@@ -83,3 +83,9 @@ export function errorPage(status: number, title: string, message: string, origin
     headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...extraHeaders },
   });
 }
+
+/** The adapters' last resort for an error nothing else answered: logged with its stack, answered 500. */
+export function unhandledErrorPage(err: unknown): Response {
+  console.error(`[edgemirror] unhandled error: ${(err as Error)?.stack ?? err}`);
+  return errorPage(500, 'Internal Error', 'The mirror failed to handle this request.');
+}
