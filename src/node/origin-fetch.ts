@@ -52,7 +52,7 @@ export function createNodeOriginFetch(options: NodeOriginFetchOptions = {}): Ori
       });
     } catch (err) {
       // A connection that could not be made in time is a timeout (504), not an unreachable origin (502).
-      if ((err as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT') throw new OriginTimeoutError(Math.round((options.connectTimeoutMs ?? 10_000) / 1000));
+      if ((err as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT') throw new OriginTimeoutError(Math.round((options.connectTimeoutMs ?? 10_000) / 1000), { cause: err });
       throw err;
     }
     // Copy into a global Headers: @hono/node-server drops headers of npm undici's own Headers class.
