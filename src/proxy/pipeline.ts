@@ -107,12 +107,14 @@ export function createMirror(deps: MirrorDeps): Mirror {
     }
     const { status, headers, kind } = responseFilter(ex, upstream);
     if (!upstream.body) return new Response(null, { status, headers });
+    let body: ReadableStream<Uint8Array>;
     try {
-      return new Response(await bodyFilter(ex, kind, upstream.body, headers), { status, headers });
+      body = await bodyFilter(ex, kind, upstream.body, headers);
     } catch (err) {
       if (!signal.aborted) deps.observer?.originDone(ex.site.config.name, { error: String((err as Error)?.message ?? err), ms: Date.now() - ex.started, url: ex.doc.url });
       return failResponse(err, 'body', ex);
     }
+    return new Response(body, { status, headers });
   }
 
   /**
