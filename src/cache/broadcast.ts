@@ -1,3 +1,4 @@
+import { concatBytes } from '../http/bytes.ts';
 /**
  * Bytes that cache fills in flight may hold in memory together (each fill keeps its body whole until it
  * is stored). A fill that would go past it stops keeping: the body still streams to its readers, and
@@ -156,12 +157,7 @@ export class BodyBroadcast {
     this.finished = true;
     queueMicrotask(this.resolveCompleted);
     if (this.keeping && this.done) {
-      const body = new Uint8Array(this.bytes);
-      let at = 0;
-      for (const c of this.chunks) {
-        body.set(c, at);
-        at += c.length;
-      }
+      const body = concatBytes(this.chunks, this.bytes);
       this.stopKeeping();
       this.onComplete(body);
       this.trim();

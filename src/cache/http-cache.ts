@@ -1,8 +1,9 @@
 import type { CacheConfig } from '../config/types.ts';
+import { RevalidationError } from '../http/errors.ts';
+import { NULL_BODY_STATUS } from '../http/status.ts';
 import type { SiteRouter } from '../proxy/site-router.ts';
 import type { RequestTrace } from '../observe/observer.ts';
 import { withHeaders } from '../proxy/response-headers.ts';
-import { presentedToken, tokenMatches } from '../proxy/token.ts';
 import { BodyBroadcast, FillBudget } from './broadcast.ts';
 import { etagMatches, storability, varyNames, type Freshness } from './policy.ts';
 import type { CacheRecord, CacheStore, StoredResponse } from './store.ts';
@@ -33,7 +34,6 @@ export type WaitUntil = (promise: Promise<unknown>) => void;
 
 /** A synthetic Vary name: set on responses whose body or headers name the mirror's own host. */
 const MIRROR_ORIGIN = 'x-mirror-origin';
-const NULL_BODY_STATUS = new Set([204, 304]);
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
@@ -95,46 +95,16 @@ export class HttpCache {
     return this.miss(request, primary, waitUntil, trace);
   }
 
-  /** POST /_mirror/purge — {"url": "/path"} drops one URL (all its variants), {"prefix": "/gb/"} a path prefix. */
-  async purge(request: Request, token: string | null): Promise<Response> {
-    const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-      new Response(JSON.stringify(body) + '\n', { status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers } });
-    if (request.method !== 'POST') return json(405, { error: 'use POST' }, { allow: 'POST' });
-    // Read the (small) body before answering, refusals included: some runtimes reset a connection
-    // whose request body was left unread.
-    let text: string;
-    try {
-      text = await request.text();
-    } catch {
-      return json(400, { error: 'unreadable request body' });
-    }
-    if (text.length > 65536) return json(413, { error: 'purge requests are small JSON objects' });
-    if (!token) return json(403, { error: 'purge is disabled: set cache.purgeToken or EDGEMIRROR_PURGE_TOKEN' });
-    if (!tokenMatches(presentedToken(request), token)) return json(401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer' });
-    const site = this.opts.router.route(request.headers.get('host'));
-    if (!site) return json(421, { error: 'no site for this host' });
-    let body: { url?: unknown; prefix?: unknown };
-    try {
-      body = JSON.parse(text) as typeof body;
-    } catch {
-      return json(400, { error: 'body must be JSON: {"url": "/path"} or {"prefix": "/path/"}' });
-    }
-    const toPath = (value: unknown): string | null => {
-      if (typeof value !== 'string' || value === '') return null;
-      if (value.startsWith('/')) return value;
-      // An original URL: find its mirror path.
-      const origin = this.opts.mirrorOriginOf(request);
-      return site.mapper.toMirror(value, { origin: site.mapper.root, url: site.mapper.root.url + '/', mirrorOrigin: origin });
-    };
-    const url = toPath(body?.url);
-    const prefix = toPath(body?.prefix);
-    if (!url && !prefix) return json(400, { error: 'give "url" (one URL) or "prefix" (a path prefix), as a mirror path or an original URL' });
-    if (prefix) for (const key of [...this.storing.keys()]) if (key.startsWith(`${site.config.name} ${prefix}`)) this.storing.delete(key);
-    const purged = url ? await this.dropUrl(`${site.config.name} ${url}`, request) : await this.opts.store.deletePrefix(`${site.config.name} ${prefix}`);
-    if (purged === null) {
-      return json(501, { error: 'this cache cannot list its entries (Workers Cache API): purge single URLs, or purge the zone in Cloudflare' });
-    }
-    return json(200, { purged, site: site.config.name, ...(url ? { url } : { prefix }) });
+  /**
+   * Drops a site's cached copies: one mirror path (`url`, all its variants; `request` names the variant
+   * a store that cannot list keys drops) or every path under `prefix`. The number dropped, or null
+   * when the store cannot list its entries (a prefix on the Workers Cache API).
+   */
+  async purge(siteName: string, target: { url: string } | { prefix: string }, request?: Request): Promise<number | null> {
+    if ('url' in target) return this.dropUrl(`${siteName} ${target.url}`, request);
+    const prefix = `${siteName} ${target.prefix}`;
+    for (const key of [...this.storing.keys()]) if (key.startsWith(prefix)) this.storing.delete(key);
+    return this.opts.store.deletePrefix(prefix);
   }
 
   private primaryKey(site: string, request: Request): string {
@@ -309,9 +279,9 @@ export class HttpCache {
     let fill: Fill;
     try {
       fill = await this.startFill(request, primary, false, waitUntil, entry, trace);
-    } catch {
+    } catch (err) {
       if (now < entry.staleIfErrorUntil) return this.serve(request, entry, 'STALE');
-      throw new Error('origin failed during revalidation');
+      throw new RevalidationError(err);
     }
     const status = fill.shared ? fill.status : fill.response!.status;
     if (status === 304) {

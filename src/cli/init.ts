@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MirrorConfigInput, SiteConfigInput } from '../config/types.ts';
 import { normaliseOrigin, validateConfig } from '../config/validate.ts';
+import { readBytes } from '../http/bytes.ts';
 import { createNodeOriginFetch } from '../node/origin-fetch.ts';
 import { WasmHtmlEngine } from '../node/wasm-html-engine.ts';
 import type { OriginResponse } from '../proxy/origin-fetch.ts';
@@ -49,24 +50,6 @@ interface Fetched {
   hops: string[];
 }
 
-async function readLimited(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array> {
-  if (!body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    total += value.length;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      break;
-    }
-  }
-  return Buffer.concat(chunks);
-}
-
 /** GET `url` (through `upstream` when given, with the public Host), following redirects on the same domain. */
 async function fetchPage(fetcher: Fetcher, url: string, upstream: string | null, show: (t: string) => void, limit = MAX_PAGE_BYTES, follow = 5): Promise<Fetched> {
   const hops: string[] = [];
@@ -93,7 +76,7 @@ async function fetchPage(fetcher: Fetcher, url: string, upstream: string | null,
         body: null,
         signal: controller.signal,
       });
-      bytes = await readLimited(response.body, limit);
+      bytes = (await readBytes(response.body, limit)).bytes;
     } catch (err) {
       const cause = (err as { cause?: Error }).cause?.message;
       throw new ProblemError(`could not fetch ${current.href}${upstream ? ` via ${upstream}` : ''}: ${(err as Error).message ?? err}${cause ? ` (${cause})` : ''}`);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { MemoryStore } from '../cache/memory-store.ts';
 import type { MirrorConfig, SiteConfig } from '../config/types.ts';
 import { normaliseOrigin } from '../config/validate.ts';
+import { readBytes } from '../http/bytes.ts';
 import { SiteMapper } from '../mapping/url-mapper.ts';
 import { createNodeOriginFetch } from '../node/origin-fetch.ts';
 import { createHtmlEngine } from '../node/html-engines.ts';
@@ -70,22 +71,7 @@ function mirrorBaseOf(host: string): string {
 }
 
 async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    total += value.length;
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
+  return (await readBytes(stream, Infinity)).bytes;
 }
 
 function decodeInput(bytes: Uint8Array, contentType: string | null): string {

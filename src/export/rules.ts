@@ -1,6 +1,7 @@
+import { parseRefresh } from '../http/refresh.ts';
 import type { HtmlElement, HtmlHandlerRegistry } from '../rewrite/html-engine.ts';
 import { rewriteCss } from '../rewrite/css.ts';
-import { CSS_CUT, decodeQuoteReferences, REFRESH_URL, wholeText } from '../rewrite/html-rules.ts';
+import { CSS_CUT, decodeQuoteReferences, wholeText } from '../rewrite/html-rules.ts';
 import { rewriteSrcset } from '../rewrite/srcset.ts';
 import { selectorsFor, URL_ATTRIBUTES } from '../rewrite/url-attributes.ts';
 
@@ -135,12 +136,12 @@ export function registerExportRules(registry: HtmlHandlerRegistry, opts: ExportR
   registry.on('meta[http-equiv][content]', {
     element(el) {
       if (el.getAttribute('http-equiv')!.trim().toLowerCase() !== 'refresh') return;
-      const m = REFRESH_URL.exec(el.getAttribute('content')!);
-      if (!m || !m[3]) return;
-      const r = resolve(m[3], 'page');
+      const refresh = parseRefresh(el.getAttribute('content')!);
+      if (!refresh) return;
+      const r = resolve(refresh.url, 'page');
       if (r === KEEP) return;
       if (r === null) el.remove();
-      else el.setAttribute('content', `${m[1]}${m[2]}${r}${m[4]}${m[5]}`);
+      else el.setAttribute('content', refresh.before + r + refresh.after);
     },
   });
   registry.on('style', { text: wholeText((css) => rewriteCss(css, cssUrl), CSS_CUT) });

@@ -1,6 +1,7 @@
 import { MemoryStore } from '../cache/memory-store.ts';
 import type { MirrorConfig } from '../config/types.ts';
-import { errorPage } from '../proxy/error-page.ts';
+import { concatBytes } from '../http/bytes.ts';
+import { errorPage, unhandledErrorPage } from '../proxy/error-page.ts';
 import { createMirrorApp, type MirrorApp } from '../proxy/mirror-app.ts';
 import type { OriginFetch } from '../proxy/origin-fetch.ts';
 import type { Observer } from '../observe/observer.ts';
@@ -40,8 +41,7 @@ export function createNodeApp(config: MirrorConfig, fetchOrigin: OriginFetch, ht
         if (ahead.complete) return wholeResponse(request, response, ahead.body);
         return compressResponse(request, ahead.response);
       } catch (err) {
-        console.error(`[edgemirror] unhandled error: ${(err as Error)?.stack ?? err}`);
-        return errorPage(500, 'Internal Error', 'The mirror failed to handle this request.');
+        return unhandledErrorPage(err);
       }
     },
   };
@@ -92,7 +92,7 @@ export async function readAhead(response: Response): Promise<{ complete: true; b
       return { complete: false, response: errorPage(502, 'Bad Gateway', 'The answer from the original site broke off.') };
     }
     if (result === NEXT_TURN) break;
-    if (result.done) return { complete: true, body: joinChunks(chunks, total) };
+    if (result.done) return { complete: true, body: concatBytes(chunks, total) };
     chunks.push(result.value);
     total += result.value.byteLength;
     pending = reader.read();
@@ -135,17 +135,6 @@ function wholeResponse(request: Request, response: Response, bytes: Uint8Array):
   // Several Set-Cookie do not fit a record: a Headers object keeps them apart.
   if (!headers) return new Response(body as Uint8Array<ArrayBuffer>, { ...init, headers: withEdits(new Headers(response.headers), edits, body.byteLength) });
   return new Response(body as Uint8Array<ArrayBuffer>, { ...init, headers });
-}
-
-function joinChunks(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }
 
 /** The headers as a plain record (what node:http takes), edited, with the body's real length; null with several Set-Cookie (a record holds one). */

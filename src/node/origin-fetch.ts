@@ -1,7 +1,9 @@
 import { Readable, Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { Agent, request } from 'undici';
-import { OriginTimeoutError, type OriginFetch } from '../proxy/origin-fetch.ts';
+import { hasNoMessageBody } from '../http/status.ts';
+import { DecodedTooLargeError, OriginTimeoutError } from '../http/errors.ts';
+import type { OriginFetch } from '../proxy/origin-fetch.ts';
 import { readableToWeb } from './node-streams.ts';
 
 /**
@@ -18,12 +20,7 @@ export interface NodeOriginFetchOptions {
   maxDecodedBytes?: number;
 }
 
-export class DecodedTooLargeError extends Error {
-  constructor(limit: number) {
-    super(`origin body expands past ${limit} bytes when decoded`);
-    this.name = 'DecodedTooLargeError';
-  }
-}
+export { DecodedTooLargeError };
 
 const DECODERS: Record<string, () => zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress> = {
   gzip: () => zlib.createGunzip(),
@@ -55,7 +52,7 @@ export function createNodeOriginFetch(options: NodeOriginFetchOptions = {}): Ori
       });
     } catch (err) {
       // A connection that could not be made in time is a timeout (504), not an unreachable origin (502).
-      if ((err as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT') throw new OriginTimeoutError(Math.round((options.connectTimeoutMs ?? 10_000) / 1000));
+      if ((err as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT') throw new OriginTimeoutError(Math.round((options.connectTimeoutMs ?? 10_000) / 1000), { cause: err });
       throw err;
     }
     // Copy into a global Headers: @hono/node-server drops headers of npm undici's own Headers class.
@@ -88,7 +85,7 @@ export function createNodeOriginFetch(options: NodeOriginFetchOptions = {}): Ori
       out.delete('content-encoding');
       out.delete('content-length');
     }
-    const empty = req.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
+    const empty = hasNoMessageBody(req.method, res.statusCode);
     if (empty) res.body.resume();
     return { status: res.statusCode, headers: out, body: empty ? null : readableToWeb(body) };
   };

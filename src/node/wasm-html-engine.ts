@@ -1,5 +1,6 @@
 import * as WasmModule from 'html-rewriter-wasm';
 import { HTMLRewriter as WasmRewriter } from 'html-rewriter-wasm';
+import { concatBytes } from '../http/bytes.ts';
 import type { DocumentHandlers, ElementHandlers, HtmlEngine, HtmlHandlerRegistry } from '../rewrite/html-engine.ts';
 
 /**
@@ -113,17 +114,6 @@ export const MAX_HELD_BYTES = 4 * 1024 * 1024;
 const SLICE_BYTES = 4 * 1024;
 const TURN_MS = 20;
 
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
-}
-
 export class WasmHtmlEngine implements HtmlEngine {
   constructor(private readonly options: { onRewriteTime?: (seconds: number) => void } = {}) {}
 
@@ -196,7 +186,7 @@ export class WasmHtmlEngine implements HtmlEngine {
     /** A `<select` or `<frameset` has come by: lol-html's guard may throw from now on. */
     let guarded = false;
     const writeChunk = async (chunk: Uint8Array): Promise<void> => {
-      const data = held ? concat([held, chunk], held.length + chunk.length) : chunk;
+      const data = held ? concatBytes([held, chunk], held.length + chunk.length) : chunk;
       const keep = holdFrom(data);
       held = keep < data.length ? data.slice(keep) : null;
       let start = 0;
@@ -223,7 +213,7 @@ export class WasmHtmlEngine implements HtmlEngine {
     };
     const takePending = (): Uint8Array | null => {
       if (pendingBytes === 0) return null;
-      const out = concat(pending, pendingBytes);
+      const out = concatBytes(pending, pendingBytes);
       pending = [];
       pendingBytes = 0;
       return out;

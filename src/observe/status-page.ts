@@ -1,4 +1,4 @@
-import { escapeHtml } from '../rewrite/html-rules.ts';
+import { escapeHtml } from '../http/escape.ts';
 import { formatBytes } from './format.ts';
 import type { Observer } from './observer.ts';
 

@@ -1,4 +1,5 @@
 import type { SiteConfig } from '../config/types.ts';
+import { readBytes } from '../http/bytes.ts';
 import type { Observer } from '../observe/observer.ts';
 import { cspHeaders, isDocumentType } from '../rewrite/csp.ts';
 import { withHeaders } from './response-headers.ts';
@@ -54,27 +55,8 @@ function blockedUrls(json: unknown, max: number): unknown[] {
 
 /** Reads at most `max` bytes; null when the body is larger (the rest is not read). */
 async function readCapped(body: ReadableStream<Uint8Array> | null, max: number): Promise<string | null> {
-  if (!body) return '';
-  const reader = body.getReader();
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    parts.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    bytes.set(p, at);
-    at += p.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
+  const { bytes, overflowed } = await readBytes(body, max);
+  return overflowed ? null : new TextDecoder().decode(bytes);
 }
 
 export class CspReportEndpoint {

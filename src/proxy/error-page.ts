@@ -1,5 +1,6 @@
 import type { ReaderLanguage, SiteConfig } from '../config/types.ts';
-import { escapeHtml, FOOTER_LINK_STYLE, FOOTER_STYLE, footerHtml, navHtml, readableUrl } from '../rewrite/html-rules.ts';
+import { escapeHtml } from '../http/escape.ts';
+import { FOOTER_LINK_STYLE, FOOTER_STYLE, footerHtml, navHtml, readableUrl } from '../rewrite/html-rules.ts';
 
 /**
  * The mirror's own error pages, for readers: in the site's language (zh-CN unless sites[].language says
@@ -81,4 +82,10 @@ export function errorPage(status: number, title: string, message: string, origin
     status,
     headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...extraHeaders },
   });
+}
+
+/** The adapters' last resort for an error nothing else answered: logged with its stack, answered 500. */
+export function unhandledErrorPage(err: unknown): Response {
+  console.error(`[edgemirror] unhandled error: ${(err as Error)?.stack ?? err}`);
+  return errorPage(500, 'Internal Error', 'The mirror failed to handle this request.');
 }

@@ -1,25 +1,10 @@
+import { concatBytes } from '../http/bytes.ts';
+import { BodyTimeoutError, PayloadTooLargeError, QueueTimeoutError } from '../http/errors.ts';
+import { once } from '../http/once.ts';
+
 /** Bounds on what one reader can make the mirror do: request bodies and origin concurrency. */
 
-export class PayloadTooLargeError extends Error {
-  constructor(readonly limit: number) {
-    super(`request body larger than ${limit} bytes`);
-    this.name = 'PayloadTooLargeError';
-  }
-}
-
-export class QueueTimeoutError extends Error {
-  constructor(seconds: number) {
-    super(`no origin slot free within ${seconds} s`);
-    this.name = 'QueueTimeoutError';
-  }
-}
-
-export class BodyTimeoutError extends Error {
-  constructor(seconds: number) {
-    super(`request body not received within ${seconds} s`);
-    this.name = 'BodyTimeoutError';
-  }
-}
+export { BodyTimeoutError, PayloadTooLargeError, QueueTimeoutError } from '../http/errors.ts';
 
 /**
  * Reads a whole request body, at most `limit` bytes and within `timeoutSeconds`, before any origin
@@ -54,13 +39,7 @@ export async function readRequestBody(body: ReadableStream<Uint8Array>, limit: n
     if (timer !== undefined) clearTimeout(timer);
     if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }
 
 /** A stream of one chunk (a buffered request body). */
@@ -262,27 +241,11 @@ export class Slots {
   }
 }
 
-function once(fn: () => void): () => void {
-  let done = false;
-  return () => {
-    if (!done) {
-      done = true;
-      fn();
-    }
-  };
-}
-
 /** Calls `onEnd` once, with the bytes that passed, when a body stream ends, fails or is cancelled. */
 export function onStreamEnd(body: ReadableStream<Uint8Array>, onEnd: (bytes: number) => void): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let bytes = 0;
-  let ended = false;
-  const end = () => {
-    if (!ended) {
-      ended = true;
-      onEnd(bytes);
-    }
-  };
+  const end = once(() => onEnd(bytes));
   return new ReadableStream({
     async pull(controller) {
       try {

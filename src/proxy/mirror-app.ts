@@ -1,4 +1,5 @@
 import { HttpCache, type WaitUntil } from '../cache/http-cache.ts';
+import { purgeEndpoint } from '../cache/purge-endpoint.ts';
 import type { CacheStore } from '../cache/store.ts';
 import type { MirrorConfig } from '../config/types.ts';
 import { Observer, type RequestTrace } from '../observe/observer.ts';
@@ -115,7 +116,7 @@ export function createMirrorApp(deps: MirrorAppDeps): MirrorApp {
 
   async function endpoint(request: Request, url: URL, waitUntil?: WaitUntil): Promise<Response | null> {
     const path = url.pathname;
-    if (path === '/_mirror/purge') return cache.purge(request, token);
+    if (path === '/_mirror/purge') return purgeEndpoint(request, token, { cache, router: mirror.router, mirrorOriginOf: mirror.mirrorOriginOf });
     if (path === SHIM_PATH) return shimResponse(request);
     if (path === CSP_REPORT_PATH) return cspReports.handle(request, mirror.router.route(request.headers.get('host')));
     if (path === '/_mirror/health') {

@@ -21,10 +21,4 @@ export interface OriginResponse {
 
 export type OriginFetch = (request: OriginRequest) => Promise<OriginResponse>;
 
-/** Thrown (or used as abort reason) when the origin does not answer in time. */
-export class OriginTimeoutError extends Error {
-  constructor(seconds: number) {
-    super(`origin did not answer within ${seconds} s`);
-    this.name = 'OriginTimeoutError';
-  }
-}
+export { OriginTimeoutError } from '../http/errors.ts';

@@ -4,12 +4,15 @@ import { canonicalCharset, CharsetSniffer, charsetFromContentType, xmlDeclaredCh
 import { createCssStreamRewriter } from '../rewrite/css.ts';
 import { rewriteFeed } from '../rewrite/feed.ts';
 import { mirrorResponseHeaders, originRequestHeaders } from '../rewrite/headers.ts';
+import { concatBytes } from '../http/bytes.ts';
+import { NULL_BODY_STATUS } from '../http/status.ts';
 import type { HtmlEngine } from '../rewrite/html-engine.ts';
 import { registerHtmlRules } from '../rewrite/html-rules.ts';
-import { concatBytes, dropUtf8Bom, peek, prependChunks, rewriteTextStream, stringStream, tokenBoundedRewriter, type TextRewriter } from '../rewrite/streams.ts';
+import { dropUtf8Bom, peek, prependChunks, rewriteTextStream, stringStream, tokenBoundedRewriter, type TextRewriter } from '../rewrite/streams.ts';
 import { errorPage } from './error-page.ts';
-import { BodyTimeoutError, bytesStream, onStreamEnd, PayloadTooLargeError, readAhead, readRequestBody, Slots } from './limits.ts';
-import { OriginTimeoutError, type OriginFetch, type OriginResponse } from './origin-fetch.ts';
+import { isMirrorError, OriginTimeoutError, PayloadTooLargeError, statusForError, type Phase } from '../http/errors.ts';
+import { bytesStream, onStreamEnd, readAhead, readRequestBody, Slots } from './limits.ts';
+import type { OriginFetch, OriginResponse } from './origin-fetch.ts';
 import type { Observer, RequestTrace } from '../observe/observer.ts';
 import { isValidHost, SiteRouter, type Site } from './site-router.ts';
 
@@ -56,10 +59,24 @@ export function bodyKind(contentType: string | null): BodyKind {
   return 'passthrough';
 }
 
-const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
 /** Feeds are rewritten whole (their HTML lives inside CDATA); past this size they are streamed with text rules only. */
 const FEED_BUFFER_LIMIT = 16 * 1024 * 1024;
 const UNSUPPORTED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+
+/** What the phases know about one request, once the request filter has accepted it. */
+interface Exchange {
+  request: Request;
+  signal: AbortSignal;
+  trace: RequestTrace | undefined;
+  site: Site;
+  /** The origin path (with query) the request maps to; `doc.origin` is the origin. */
+  path: string;
+  doc: DocContext;
+  /** The whole request body, read before any origin slot is taken; null for none. */
+  body: Uint8Array | null;
+  /** When the origin request was sent (Date.now()). */
+  started: number;
+}
 
 export function createMirror(deps: MirrorDeps): Mirror {
   const router = new SiteRouter(deps.config);
@@ -77,8 +94,36 @@ export function createMirror(deps: MirrorDeps): Mirror {
     return `${scheme}//${url.host}`;
   }
 
+  /** The phases in order; any failure becomes an answer in failResponse. */
   async function handle(request: Request, trace?: RequestTrace, signal: AbortSignal = request.signal): Promise<Response> {
-    // ── request filter ──
+    const accepted = await requestFilter(request, trace, signal);
+    if (accepted instanceof Response) return accepted;
+    const ex = accepted;
+    let upstream: OriginResponse;
+    try {
+      upstream = await upstreamRequest(ex);
+    } catch (err) {
+      return failResponse(err, 'upstream', ex);
+    }
+    const { status, headers, kind } = responseFilter(ex, upstream);
+    if (!upstream.body) return new Response(null, { status, headers });
+    let body: ReadableStream<Uint8Array>;
+    try {
+      body = await bodyFilter(ex, kind, upstream.body, headers);
+    } catch (err) {
+      if (!signal.aborted) deps.observer?.originDone(ex.site.config.name, { error: String((err as Error)?.message ?? err), ms: Date.now() - ex.started, url: ex.doc.url });
+      return failResponse(err, 'body', ex);
+    }
+    return new Response(body, { status, headers });
+  }
+
+  /**
+   * Request filter: runs first, before anything is asked of an origin. Refuses what the mirror does not
+   * serve (method, unparsable URL, bad or unknown host), maps the path to its origin, and reads the
+   * whole request body within maxBodyBytes and clientBodyTimeout. Answers the request itself (a
+   * Response) or accepts it (an Exchange). Changes nothing in the request; by default it accepts.
+   */
+  async function requestFilter(request: Request, trace: RequestTrace | undefined, signal: AbortSignal): Promise<Response | Exchange> {
     if (UNSUPPORTED_METHODS.has(request.method)) return errorPage(405, 'Method Not Allowed', `${request.method} is not supported by this mirror.`);
     let url: URL;
     try {
@@ -90,57 +135,55 @@ export function createMirror(deps: MirrorDeps): Mirror {
     if (!isValidHost(host) || !isValidHost(url.host)) return errorPage(400, 'Bad Request', 'The Host header is not a valid host name.');
     const site = router.route(host);
     if (!site) return errorPage(421, 'Misdirected Request', 'This mirror does not serve that host name.');
-    const siteName = site.config.name;
     const { origin, path } = site.mapper.toOrigin(url.pathname + url.search);
-    const doc: DocContext = { origin, url: origin.url + path, mirrorOrigin: mirrorOriginOf(request, url) };
+    const ex: Exchange = { request, signal, trace, site, path, doc: { origin, url: origin.url + path, mirrorOrigin: mirrorOriginOf(request, url) }, body: null, started: 0 };
     const declaredLength = Number(request.headers.get('content-length') ?? 0);
-    if (declaredLength > maxBodyBytes) return errorPage(413, 'Payload Too Large', `Request bodies are limited to ${maxBodyBytes} bytes.`, undefined, {}, site.config);
+    if (declaredLength > maxBodyBytes) return failResponse(new PayloadTooLargeError(maxBodyBytes), 'request', ex);
     // The whole body first, bounded in size and time; only then an origin slot.
-    let requestBody: Uint8Array | null = null;
     if (request.method !== 'GET' && request.method !== 'HEAD' && request.body) {
       try {
-        requestBody = await readRequestBody(request.body, maxBodyBytes, clientBodyTimeout, signal);
+        ex.body = await readRequestBody(request.body, maxBodyBytes, clientBodyTimeout, signal);
       } catch (err) {
-        if (err instanceof PayloadTooLargeError) return errorPage(413, 'Payload Too Large', `Request bodies are limited to ${maxBodyBytes} bytes.`, undefined, {}, site.config);
-        if (err instanceof BodyTimeoutError) {
-          return errorPage(408, 'Request Timeout', `The request body did not arrive within ${clientBodyTimeout} seconds.`, undefined, { connection: 'close' }, site.config);
-        }
-        return errorPage(400, 'Bad Request', 'The request body could not be read.', undefined, {}, site.config);
+        return failResponse(err, 'request', ex);
       }
     }
+    return ex;
+  }
 
-    // ── upstream request ──
+  /**
+   * Upstream request: runs once the request is accepted. Waits for one of the site's origin slots
+   * (per-client share included), then sends the request to the origin with headers mapped back to it,
+   * aborting after originTimeout or when the reader leaves. Resolves with the origin's answer, whose
+   * body holds the slot until it ends or parks (see readAhead); rejects with what failed
+   * (QueueTimeoutError, OriginTimeoutError, the origin client's error). Reports the origin's status and
+   * time to the trace and the observer.
+   */
+  async function upstreamRequest(ex: Exchange): Promise<OriginResponse> {
+    const { site, doc, signal, trace } = ex;
+    const siteName = site.config.name;
     const controller = new AbortController();
     const onClientAbort = () => controller.abort(signal.reason);
     if (signal.aborted) onClientAbort();
     else signal.addEventListener('abort', onClientAbort, { once: true });
-    let release: () => void;
-    try {
-      release = await slots.get(site)!.acquire(controller.signal, clients.get(signal));
-    } catch (err) {
-      return errorPage(503, 'Service Unavailable', 'The mirror is busy; please try again in a moment.', doc.url, { 'retry-after': '5' }, site.config);
-    }
+    const release = await slots.get(site)!.acquire(controller.signal, clients.get(signal));
     const timer = setTimeout(() => controller.abort(new OriginTimeoutError(originTimeout)), originTimeout * 1000);
-    const started = Date.now();
+    const started = (ex.started = Date.now());
     let upstream: OriginResponse;
     try {
-      const body = requestBody && bytesStream(requestBody);
       upstream = await deps.fetchOrigin({
-        url: origin.connectTo + path,
-        method: request.method,
-        headers: originRequestHeaders(request.headers, { mapper: site.mapper, origin, mirrorOrigin: doc.mirrorOrigin }),
-        body,
+        url: doc.origin.connectTo + ex.path,
+        method: ex.request.method,
+        headers: originRequestHeaders(ex.request.headers, { mapper: site.mapper, origin: doc.origin, mirrorOrigin: doc.mirrorOrigin }),
+        body: ex.body && bytesStream(ex.body),
         signal: controller.signal,
       });
     } catch (err) {
       release();
       if (trace) trace.error = String((err as Error)?.message ?? err); // the cause, for the access log
-      const name = (err as { name?: string })?.name;
       if (!signal.aborted) deps.observer?.originDone(siteName, { error: String((err as Error)?.message ?? err), ms: Date.now() - started, url: doc.url });
-      const timedOut = controller.signal.reason instanceof OriginTimeoutError || name === 'OriginTimeoutError';
-      return timedOut
-        ? errorPage(504, 'Gateway Timeout', `The original site did not answer within ${originTimeout} seconds.`, doc.url, {}, site.config)
-        : errorPage(502, 'Bad Gateway', 'The original site could not be reached.', doc.url, {}, site.config);
+      // The fetch fails with whatever the runtime makes of the abort: the timeout is the reason.
+      const reason = controller.signal.reason;
+      throw isMirrorError(reason) && reason.code === 'EM_ORIGIN_TIMEOUT' && !isMirrorError(err) ? new OriginTimeoutError(originTimeout, { cause: err }) : err;
     } finally {
       clearTimeout(timer);
     }
@@ -160,33 +203,69 @@ export function createMirror(deps: MirrorDeps): Mirror {
       });
       upstream.body = readAhead(counted, originReadAheadBytes, release);
     } else release();
+    return upstream;
+  }
 
-    // ── response filter ──
-    const headers = mirrorResponseHeaders(upstream.headers, site.mapper, doc);
-    const noBody = request.method === 'HEAD' || NULL_BODY_STATUS.has(upstream.status) || !upstream.body;
+  /**
+   * Response filter: runs on the origin's status and headers. Maps the headers to the mirror (cookies,
+   * Location, Refresh, Link, CSP…), decides how the body will be rewritten, and drops the body where
+   * there is none to send (HEAD, null-body statuses), so that `upstream.body` is null then. A status
+   * outside 200–599 becomes 502. By default the origin's status and headers pass as mapped.
+   */
+  function responseFilter(ex: Exchange, upstream: OriginResponse): { status: number; headers: Headers; kind: BodyKind } {
+    const headers = mirrorResponseHeaders(upstream.headers, ex.site.mapper, ex.doc);
     const kind = upstream.status === 206 ? 'passthrough' : bodyKind(headers.get('content-type'));
     if (kind !== 'passthrough') headers.delete('content-length');
     const status = upstream.status < 200 || upstream.status > 599 ? 502 : upstream.status;
-    if (noBody) {
+    if (ex.request.method === 'HEAD' || NULL_BODY_STATUS.has(upstream.status)) {
       upstream.body?.cancel().catch(() => {});
-      return new Response(null, { status, headers });
+      upstream.body = null;
     }
+    return { status, headers, kind };
+  }
 
-    // ── body filter ──
-    // The response starts with the origin body's first byte: a body that fails before it is a 502
-    // (504 on the idle timeout), not a 200 that ends at once, nor a 500.
-    let body = upstream.body!;
+  /**
+   * Body filter: runs on the origin body, streaming. Waits for its first byte (a body that fails before
+   * it is answered 502/504, not a 200 that ends at once), then rewrites it by kind: HTML through the
+   * engine, CSS, scripts and JSON by text rules, feeds whole up to FEED_BUFFER_LIMIT; may change
+   * content-type's charset (everything rewritten leaves as UTF-8). By default the body passes as it is.
+   * A failure after the first byte reaches the reader as an aborted transfer.
+   */
+  async function bodyFilter(ex: Exchange, kind: BodyKind, body: ReadableStream<Uint8Array>, headers: Headers): Promise<ReadableStream<Uint8Array>> {
     try {
       body = (await peek(body, 1)).stream;
-      body = await filterBody(kind, body, headers, site, doc);
+      return await filterBody(kind, body, headers, ex.site, ex.doc);
     } catch (err) {
       body.cancel().catch(() => {});
-      if (!signal.aborted) deps.observer?.originDone(siteName, { error: String((err as Error)?.message ?? err), ms: Date.now() - started, url: doc.url });
-      return (err as { name?: string })?.name === 'OriginTimeoutError' || (err as { code?: string })?.code === 'UND_ERR_BODY_TIMEOUT'
-        ? errorPage(504, 'Gateway Timeout', 'The original site stopped sending this page.', doc.url, {}, site.config)
-        : errorPage(502, 'Bad Gateway', 'The original site failed while sending this page.', doc.url, {}, site.config);
+      throw err;
     }
-    return new Response(body, { status, headers });
+  }
+
+  /**
+   * The one way a failure becomes an answer: statusForError picks the status, the phase picks the
+   * words. A reader who has left gets a bodiless 499 (nobody reads it; the access log tells it apart).
+   */
+  function failResponse(err: unknown, phase: Phase, ex: Exchange): Response {
+    const status = statusForError(err, phase, ex.signal.aborted);
+    const { site, doc } = ex;
+    switch (status) {
+      case 499:
+        return new Response(null, { status });
+      case 413:
+        return errorPage(413, 'Payload Too Large', `Request bodies are limited to ${maxBodyBytes} bytes.`, undefined, {}, site.config);
+      case 408:
+        return errorPage(408, 'Request Timeout', `The request body did not arrive within ${clientBodyTimeout} seconds.`, undefined, { connection: 'close' }, site.config);
+      case 503:
+        return errorPage(503, 'Service Unavailable', 'The mirror is busy; please try again in a moment.', doc.url, { 'retry-after': '5' }, site.config);
+      case 504:
+        return phase === 'body'
+          ? errorPage(504, 'Gateway Timeout', 'The original site stopped sending this page.', doc.url, {}, site.config)
+          : errorPage(504, 'Gateway Timeout', `The original site did not answer within ${originTimeout} seconds.`, doc.url, {}, site.config);
+    }
+    if (phase === 'request') return errorPage(400, 'Bad Request', 'The request body could not be read.', undefined, {}, site.config);
+    return phase === 'body'
+      ? errorPage(502, 'Bad Gateway', 'The original site failed while sending this page.', doc.url, {}, site.config)
+      : errorPage(502, 'Bad Gateway', 'The original site could not be reached.', doc.url, {}, site.config);
   }
 
   async function filterBody(kind: BodyKind, body: ReadableStream<Uint8Array>, headers: Headers, site: Site, doc: DocContext): Promise<ReadableStream<Uint8Array>> {

@@ -1,3 +1,4 @@
+import { concatBytes } from '../http/bytes.ts';
 /**
  * Finding a document's charset and turning it into UTF-8. The WASM lol-html build is UTF-8 only, and
  * TextEncoder writes only UTF-8, so every non-UTF-8 text body is transcoded and re-declared as UTF-8
@@ -82,7 +83,7 @@ export class CharsetSniffer {
 
   /** The charset of the bytes seen: BOM or <meta> if any, else the detector's guess. `complete`: the whole body is in. */
   decide(complete: boolean): string {
-    const bytes = concat(this.chunks, this.total);
+    const bytes = concatBytes(this.chunks, this.total);
     return sniffHtmlCharset(bytes, bytes.length) ?? detectCharset(bytes, complete);
   }
 }
@@ -144,17 +145,6 @@ function score(bytes: Uint8Array, charset: string): number {
     else if (COMMON_HAN.has(ch)) points += 1;
   }
   return points;
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /** The encoding an XML declaration names (`<?xml version="1.0" encoding="big5"?>`), or null. */

@@ -1,5 +1,6 @@
 import type { HtmlElement, HtmlHandlerRegistry } from './html-engine.ts';
-import { escapeHtml, type HtmlRewriteOptions } from './html-rules.ts';
+import { escapeHtml } from '../http/escape.ts';
+import type { HtmlRewriteOptions } from './html-rules.ts';
 
 /**
  * Third-party embeds: iframes, scripts and media whose URL (after the mirror's own rewriting) is on a

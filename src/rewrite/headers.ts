@@ -1,3 +1,4 @@
+import { rewriteRefresh } from '../http/refresh.ts';
 import type { DocContext, MappedOrigin, SiteMapper } from '../mapping/url-mapper.ts';
 
 /** Header rules in both directions. Every URL goes through the SiteMapper. */
@@ -128,7 +129,6 @@ function cookiesFor(cookie: string, origin: MappedOrigin, mapper: SiteMapper): s
 }
 
 const LINK_TARGET = /<([^>]*)>/g;
-const REFRESH = /^(\s*\d*\.?\d*\s*[;,]\s*(?:url\s*=\s*)?)(.*)$/i;
 
 function rewriteSetCookie(cookie: string, origin: MappedOrigin): string {
   const parts = cookie.split(';');
@@ -170,9 +170,8 @@ export function mirrorResponseHeaders(from: Headers, mapper: SiteMapper, doc: Do
   }
   const refresh = headers.get('refresh');
   if (refresh) {
-    const m = REFRESH.exec(refresh);
-    const next = m && m[2] ? mapper.toMirror(m[2].replace(/^["']|["']$/g, ''), doc) : null;
-    if (next !== null) headers.set('refresh', `${m![1]}${next}`);
+    const next = rewriteRefresh(refresh, (url) => mapper.toMirror(url, doc));
+    if (next !== null) headers.set('refresh', next);
   }
   const link = headers.get('link');
   if (link) {

@@ -1,5 +1,7 @@
 import type { SiteConfig } from '../config/types.ts';
 import type { DocContext, SiteMapper } from '../mapping/url-mapper.ts';
+import { escapeHtml } from '../http/escape.ts';
+import { rewriteRefresh } from '../http/refresh.ts';
 import { SHIM_PATH } from '../client/shim-file.ts';
 import { shimSiteJson } from '../client/runtime-map.ts';
 import { rewriteCss } from './css.ts';
@@ -34,10 +36,6 @@ function reportLeak(value: string, opts: HtmlRewriteOptions): void {
   if (host) opts.onLeak!(host.toLowerCase());
 }
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
-}
 
 /**
  * The built-in look of the nav bar and footer (site.style "default"). Inline styles, each starting with
@@ -287,7 +285,6 @@ export const CSS_CUT = (c: number) => c === 59 || c === 123 || c === 125 || c ==
 const MARKUP_CUT = (c: number) => c === 62;
 
 const CHARSET_PARAM = /(charset\s*=\s*)["']?[^\s;"']+["']?/i;
-export const REFRESH_URL = /^(\s*\d*\.?\d*\s*[;,]?\s*(?:url\s*=\s*)?)(["']?)([^"']*)(["']?)(.*)$/is;
 
 export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewriteOptions): void {
   const { mapper, site, doc } = opts;
@@ -358,10 +355,8 @@ export function registerHtmlRules(registry: HtmlHandlerRegistry, opts: HtmlRewri
       const kind = el.getAttribute('http-equiv')!.trim().toLowerCase();
       const content = el.getAttribute('content')!;
       if (kind === 'refresh') {
-        const m = REFRESH_URL.exec(content);
-        if (!m || !m[3]) return;
-        const next = mapUrl(m[3]);
-        if (next !== null) el.setAttribute('content', `${m[1]}${m[2]}${next}${m[4]}${m[5]}`);
+        const next = rewriteRefresh(content, mapUrl);
+        if (next !== null) el.setAttribute('content', next);
       } else if (kind === 'content-type' && opts.transcodedToUtf8) {
         el.setAttribute('content', CHARSET_PARAM.test(content) ? content.replace(CHARSET_PARAM, '$1utf-8') : content);
       }

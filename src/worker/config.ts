@@ -1,7 +1,7 @@
 import defaultConfig from '../../config/default.json' with { type: 'json' };
 import type { MirrorConfig } from '../config/types.ts';
 import { parseConfig, validateConfig, type ValidationResult } from '../config/validate.ts';
-import { escapeHtml } from '../rewrite/html-rules.ts';
+import { escapeHtml } from '../http/escape.ts';
 import { selectorProblems } from '../rewrite/html-engine.ts';
 
 /**

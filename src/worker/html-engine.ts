@@ -1,3 +1,4 @@
+import { MirrorError } from '../http/errors.ts';
 import type { DocumentHandlers, ElementHandlers, HtmlEngine, HtmlHandlerRegistry } from '../rewrite/html-engine.ts';
 
 import { FastHtmlEngine } from '../rewrite/fast-html-engine.ts';
@@ -28,9 +29,9 @@ export function createWorkerHtmlEngine(name: ServerConfig['htmlEngine']): HtmlEn
  */
 export const NATIVE_MAX_TAG_BYTES = 2 * 1024 * 1024;
 
-export class StartTagTooLongError extends Error {
+export class StartTagTooLongError extends MirrorError {
   constructor() {
-    super(`a start tag longer than ${NATIVE_MAX_TAG_BYTES} bytes: the native HTMLRewriter cannot rewrite it (set server.htmlEngine to "fast")`);
+    super('EM_START_TAG_TOO_LONG', `a start tag longer than ${NATIVE_MAX_TAG_BYTES} bytes: the native HTMLRewriter cannot rewrite it (set server.htmlEngine to "fast")`);
     this.name = 'StartTagTooLongError';
   }
 }

@@ -1,4 +1,5 @@
 import { connect } from 'cloudflare:sockets';
+import { hasNoMessageBody } from '../http/status.ts';
 import type { OriginRequest, OriginResponse } from '../proxy/origin-fetch.ts';
 
 /**
@@ -204,7 +205,7 @@ export async function fetchOverSocket(req: OriginRequest, target: URL, host: str
     while (head.status >= 100 && head.status < 200 && head.status !== 101) head = await readHead(input);
     const { status, headers } = head;
 
-    if (req.method === 'HEAD' || status === 204 || status === 304 || status < 200) {
+    if (hasNoMessageBody(req.method, status)) {
       close();
       return { status, headers, body: null };
     }

@@ -1,7 +1,7 @@
 import { env as startupEnv } from 'cloudflare:workers';
 import { Hono } from 'hono';
 import type { MirrorConfig } from '../config/types.ts';
-import { errorPage } from '../proxy/error-page.ts';
+import { unhandledErrorPage } from '../proxy/error-page.ts';
 import { createMirrorApp, type MirrorApp } from '../proxy/mirror-app.ts';
 import { CacheApiStore } from './cache-api-store.ts';
 import { configErrorPage, loadWorkerConfig, type WorkerEnv } from './config.ts';
@@ -69,9 +69,6 @@ app.all('*', async (c) => {
   const response = await mirror.fetch(c.req.raw, { waitUntil: (promise) => ctx.waitUntil(promise), clientIp: c.req.header('cf-connecting-ip') });
   return deliver(response, (err) => console.error(`[edgemirror] response body failed after the headers: ${(err as Error)?.message ?? err}`));
 });
-app.onError((err) => {
-  console.error(`[edgemirror] unhandled error: ${err?.stack ?? err}`);
-  return errorPage(500, 'Internal Error', 'The mirror failed to handle this request.');
-});
+app.onError(unhandledErrorPage);
 
 export default app;

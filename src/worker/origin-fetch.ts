@@ -1,3 +1,5 @@
+import { MirrorError } from '../http/errors.ts';
+import { hasNoMessageBody } from '../http/status.ts';
 import { bodyKind } from '../proxy/pipeline.ts';
 import type { OriginFetch, OriginRequest, OriginResponse } from '../proxy/origin-fetch.ts';
 import { fetchOverSocket } from './http1.ts';
@@ -19,9 +21,9 @@ import { fetchOverSocket } from './http1.ts';
  */
 const DECODED_BY_RUNTIME = new Set(['gzip', 'br']);
 
-export class UndecodableEncodingError extends Error {
+export class UndecodableEncodingError extends MirrorError {
   constructor(encoding: string) {
-    super(`the origin sent Content-Encoding ${encoding}, which the Worker cannot decode, for a body it must rewrite`);
+    super('EM_UNDECODABLE_ENCODING', `the origin sent Content-Encoding ${encoding}, which the Worker cannot decode, for a body it must rewrite`);
     this.name = 'UndecodableEncodingError';
   }
 }
@@ -72,7 +74,7 @@ async function fetchNative(req: OriginRequest): Promise<OriginResponse> {
     out.delete('content-encoding');
     out.delete('content-length');
   }
-  const empty = req.method === 'HEAD' || res.status === 204 || res.status === 304;
+  const empty = hasNoMessageBody(req.method, res.status);
   if (empty && body) {
     body.cancel().catch(() => {});
     body = null;

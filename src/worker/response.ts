@@ -1,3 +1,4 @@
+import { concatBytes } from '../http/bytes.ts';
 import { errorPage } from '../proxy/error-page.ts';
 
 /**
@@ -67,14 +68,7 @@ async function hold(response: Response, body: ReadableStream<Uint8Array>, onErro
       pending = null;
       if (result.done) {
         // (A cache hit is one chunk already: no copy.)
-        const whole = held.length === 1 ? held[0]! : new Uint8Array(bytes);
-        if (held.length > 1) {
-          let at = 0;
-          for (const c of held) {
-            whole.set(c, at);
-            at += c.length;
-          }
-        }
+        const whole = concatBytes(held, bytes);
         const headers = new Headers(response.headers);
         headers.set('content-length', String(bytes));
         return new Response(whole, { status: response.status, statusText: response.statusText, headers });
