@@ -1,4 +1,5 @@
 /** Small Web-stream helpers shared by the body filters (runtime-agnostic). */
+import { concatBytes } from '../http/bytes.ts';
 
 export function stringStream(text: string): ReadableStream<Uint8Array> {
   const bytes = new TextEncoder().encode(text);
@@ -70,16 +71,6 @@ export async function dropUtf8Bom(body: ReadableStream<Uint8Array>): Promise<Rea
   return prependChunks(bom ? [first.subarray(3)] : head, reader);
 }
 
-export function concatBytes(chunks: Uint8Array[], total = chunks.reduce((n, c) => n + c.length, 0)): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
 
 export interface TextRewriter {
   /** Rewritten text that can be sent now; an unfinished tail is kept for the next call. */
